@@ -1,0 +1,266 @@
+"""playhead.client.Tracker against the stdlib fake collector (tests/client/fakecollector.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import itertools
+
+from fakecollector import FakeCollector
+
+from playhead.client import (
+    Clock,
+    PlayheadError,
+    ResponseError,
+    Tracker,
+    Transport,
+    TransportError,
+    parse_location,
+)
+
+PARAMS: dict[str, Any] = {
+    "analytics.trackingServer": "example.sc.omtrdc.net",
+    "analytics.reportSuite": "rsid",
+    "visitor.marketingCloudOrgId": "ORG@AdobeOrg",
+    "media.id": "movie-1",
+    "media.name": "Movie",
+    "media.length": 120.0,
+    "media.contentType": "vod",
+    "media.playerName": "pytest",
+    "media.channel": "tests",
+}
+
+
+def _sid(session: Any) -> str:
+    sid = session.wait_for_sid(5)
+    assert sid is not None
+    return str(sid)
+
+
+def test_events_in_order_with_increasing_ts_and_custom_metadata() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        s = tracker.start_session(PARAMS, custom_metadata={"show": "x", "n": 3})  # type: ignore[dict-item]
+        s.play(0)
+        s.ping(10)
+        s.pause(12)
+        s.play(12)
+        s.ad_break_start(12, 1, 12.0, "mid")
+        s.ad_start(12, "ad-1", 15, 1, "pytest", "Ad 1", custom_metadata={"campaign": "c"})
+        s.ad_complete(12)
+        s.ad_break_complete(12)
+        s.chapter_start(12, 1, 0, 60, "One")
+        s.state_start(13, "mute")
+        s.state_end(14, "mute")
+        s.bitrate_change(15, 2_000_000)
+        s.error(16, "E42", "external")
+        s.chapter_complete(60)
+        s.complete(120)
+        s.end(120)
+        assert tracker.flush(10)
+        sid = _sid(s)
+        assert len(sid) == 64
+        assert fc.event_types(sid) == [
+            "sessionStart", "play", "ping", "pauseStart", "play", "adBreakStart", "adStart",
+            "adComplete", "adBreakComplete", "chapterStart", "stateStart", "stateEnd",
+            "bitrateChange", "error", "chapterComplete", "sessionComplete", "sessionEnd",
+        ]  # fmt: skip
+        events = fc.events(sid)
+        ts = [e["playerTime"]["ts"] for e in events]
+        assert all(b - a >= 1 for a, b in itertools.pairwise(ts))
+        assert events[0]["customMetadata"] == {"show": "x", "n": "3"}
+        assert events[6]["params"]["media.ad.podPosition"] == 1
+        assert events[6]["customMetadata"] == {"campaign": "c"}
+        assert events[12]["qoeData"] == {"media.qoe.bitrate": 2_000_000}
+        assert events[13]["qoeData"] == {
+            "media.qoe.errorID": "E42",
+            "media.qoe.errorSource": "external",
+        }
+        assert fc.state.max_in_flight[sid] == 1
+        assert set(fc.statuses()) == {201, 204}
+        assert s.errors == []
+
+
+def test_events_queued_before_sid_are_sent_after_it() -> None:
+    with FakeCollector() as fc:
+        fc.state.delay = 0.05  # every answer is slow: events pile up before the sid arrives
+        with Tracker(fc.url) as tracker:
+            s = tracker.start_session(PARAMS)
+            assert s.sid is None
+            for i in range(5):
+                s.ping(i * 10)
+            assert tracker.flush(10)
+            sid = _sid(s)
+        assert fc.event_types(sid) == ["sessionStart"] + ["ping"] * 5
+        assert [e["playerTime"]["playhead"] for e in fc.events(sid)[1:]] == [0, 10, 20, 30, 40]
+        assert max(fc.state.max_in_flight.values()) == 1
+
+
+def test_location_with_prefix_is_put_back() -> None:
+    with FakeCollector(prefix="/va") as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        assert fc.url.endswith("/va")
+        s = tracker.start_session(PARAMS)
+        s.play(0)
+        assert tracker.flush(10)
+        sid = _sid(s)
+        paths = [r.path for r in fc.state.requests]
+        assert paths == ["/va/api/v1/sessions", f"/va/api/v1/sessions/{sid}/events"]
+        assert fc.event_types(sid) == ["sessionStart", "play"]
+
+
+def test_parse_location_forms() -> None:
+    sid = "ab" * 32
+    assert parse_location(f"/api/v1/sessions/{sid}") == ("v1", sid)
+    assert parse_location(f"https://h.example/va/api/v1/sessions/{sid}") == ("v1", sid)
+    with pytest.raises(PlayheadError):
+        parse_location("/somewhere/else")
+
+
+def test_retry_on_503_then_success() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        fc.state.fail_next.extend([503, 503])
+        s = tracker.start_session(PARAMS)
+        s.play(0)
+        assert tracker.flush(10)
+        sid = _sid(s)
+        assert fc.statuses() == [503, 503, 201, 204]
+        assert fc.event_types(sid) == ["sessionStart", "play"]
+        assert s.errors == []
+
+
+def test_event_retry_on_503_keeps_order() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        s = tracker.start_session(PARAMS)
+        _sid(s)
+        fc.state.fail_events_only = True
+        fc.state.fail_next.extend([503, 500, 429])
+        s.play(0)
+        s.ping(10)
+        assert tracker.flush(10)
+        assert fc.statuses() == [201, 503, 500, 429, 204, 204]
+        assert fc.event_types(_sid(s)) == ["sessionStart", "play", "ping"]
+
+
+def test_no_retry_on_400() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        s = tracker.start_session(PARAMS)
+        _sid(s)
+        s.send("adBreakStart", 0, params={"media.ad.podSecond": 0})  # podIndex missing
+        s.play(0)
+        assert tracker.flush(10)
+        assert fc.statuses() == [201, 400, 204]
+        assert len(s.errors) == 1
+        assert isinstance(s.errors[0], ResponseError)
+        assert s.errors[0].status == 400
+
+
+def test_bad_session_start_is_not_retried_and_events_are_dropped() -> None:
+    errors: list[PlayheadError] = []
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01, on_error=errors.append) as tracker:
+        bad = dict(PARAMS)
+        del bad["media.id"]
+        s = tracker.start_session(bad)
+        s.play(0)
+        assert tracker.flush(10)
+        assert s.sid is None
+        assert fc.statuses() == [400]
+        assert isinstance(errors[0], ResponseError)
+        body = errors[0].json()
+        assert body["message"] == "invalid"
+        assert "media.id" in body["errors"][0]["problem"]
+        assert len(errors) == 2  # the dropped play is reported too
+
+
+def test_resume_on_410() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        s = tracker.start_session(PARAMS, custom_metadata={"k": "v"})
+        s.play(0)
+        assert tracker.flush(10)
+        first = _sid(s)
+        fc.close_session(first)
+        s.ping(10)
+        s.ping(20)
+        assert tracker.flush(10)
+        assert len(s.sids) == 2
+        second = s.sids[1]
+        assert second != first
+        assert fc.statuses() == [201, 204, 410, 201, 204, 204, 204]
+        events = fc.events(second)
+        assert [e["eventType"] for e in events] == ["sessionStart", "play", "ping", "ping"]
+        assert events[0]["params"]["media.resume"] is True
+        assert events[0]["params"]["media.id"] == "movie-1"
+        assert events[0]["customMetadata"] == {"k": "v"}
+        ts = [e["playerTime"]["ts"] for e in events]
+        assert ts == sorted(ts) and len(set(ts)) == 4
+        assert [e["playerTime"]["playhead"] for e in events] == [10, 10, 10, 20]
+
+
+def test_resume_on_404_but_not_for_session_end() -> None:
+    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+        s = tracker.start_session(PARAMS)
+        sid = _sid(s)
+        with fc.state.lock:
+            del fc.state.sessions[sid]
+        s.end(5)
+        assert tracker.flush(10)
+        assert fc.statuses() == [201, 404]
+        assert s.sids == [sid]
+        s.pause(5)
+        assert tracker.flush(10)
+        assert fc.statuses() == [201, 404, 404, 201, 204]
+        assert len(s.sids) == 2
+
+
+def test_network_error_retried_then_transport_error() -> None:
+    # a port nobody listens on: every attempt fails at the network level
+    t = Transport("http://127.0.0.1:9", max_retries=2, backoff=0.0, timeout=1)
+    with pytest.raises(TransportError):
+        t.post("/api/v1/sessions", {})
+
+
+def test_transport_network_error_retry_counts_sleeps() -> None:
+    sleeps: list[float] = []
+    t = Transport("http://127.0.0.1:9", max_retries=3, backoff=0.1, sleep=sleeps.append)
+    with pytest.raises(TransportError):
+        t.post("/x", {})
+    assert len(sleeps) == 3
+    assert sleeps[0] <= 0.1 < sleeps[2] <= 0.4  # exponential: 0.05-0.1, 0.1-0.2, 0.2-0.4
+
+
+def test_flush_timeout_returns_false_then_true() -> None:
+    with FakeCollector() as fc, Tracker(fc.url) as tracker:
+        fc.state.delay = 0.3
+        s = tracker.start_session(PARAMS)
+        s.play(0)
+        assert tracker.flush(0.05) is False
+        assert tracker.flush(10) is True
+        assert fc.event_types(_sid(s)) == ["sessionStart", "play"]
+
+
+def test_explicit_ts_for_replays_and_clock_monotonic() -> None:
+    clock = Clock(wall_ms=1_000.0)
+    values = [clock.now() for _ in range(1000)]
+    assert all(b - a >= 1 for a, b in itertools.pairwise(values))
+    assert values[0] >= 1_000
+    with FakeCollector() as fc, Tracker(fc.url) as tracker:
+        s = tracker.start_session(PARAMS, ts=1_700_000_000_000)
+        s.play(0, ts=1_700_000_000_500)
+        s.ping(10, ts=1_700_000_010_500)
+        assert tracker.flush(10)
+        assert [e["playerTime"]["ts"] for e in fc.events(_sid(s))] == [
+            1_700_000_000_000,
+            1_700_000_000_500,
+            1_700_000_010_500,
+        ]
+
+
+def test_session_start_not_allowed_through_send() -> None:
+    with FakeCollector() as fc, Tracker(fc.url) as tracker:
+        s = tracker.start_session(PARAMS)
+        with pytest.raises(ValueError, match="start_session"):
+            s.send("sessionStart", 0)
