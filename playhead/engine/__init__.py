@@ -1,0 +1,31 @@
+"""The session engine: a pure fold of a session's events into its report (decisions.md 9-23)."""
+
+from __future__ import annotations
+
+from playhead.engine.limits import Lifecycle, Limits
+from playhead.engine.order import order_key
+from playhead.engine.report import (
+    AdReport,
+    ChapterReport,
+    Diagnostic,
+    QoeDataDetails,
+    SessionDetails,
+    SessionReport,
+    StateReport,
+)
+from playhead.engine.session import SessionFold, fold
+
+__all__ = [
+    "AdReport",
+    "ChapterReport",
+    "Diagnostic",
+    "Lifecycle",
+    "Limits",
+    "QoeDataDetails",
+    "SessionDetails",
+    "SessionFold",
+    "SessionReport",
+    "StateReport",
+    "fold",
+    "order_key",
+]

@@ -1,0 +1,70 @@
+"""Player states of one session: at most ten names, case-insensitive standard names (rule 22)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from playhead.engine.report import StateReport
+from playhead.protocol.constants import STANDARD_STATES
+
+MAX_STATES: Final[int] = 10
+
+
+class _State:
+    """Running figures of one player state name."""
+
+    __slots__ = ("count", "name", "open_since", "time_ms")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+        self.time_ms = 0
+        self.open_since: int | None = None
+
+
+def canonical_state_name(name: str) -> str:
+    """Return the protocol spelling of a standard state name, any other name unchanged."""
+    return STANDARD_STATES.get(name.lower(), name)
+
+
+class PlayerStates:
+    """The player states of one session, in the order first started."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self) -> None:
+        self._states: dict[str, _State] = {}
+
+    def start(self, raw: str, ts: int) -> str | None:
+        """Start state ``raw`` at ``ts``; return a diagnostic problem when it is refused."""
+        name = canonical_state_name(raw)
+        state = self._states.get(name)
+        if state is None:
+            if len(self._states) >= MAX_STATES:
+                return f"more than {MAX_STATES} player states: {name!r} ignored"
+            state = self._states[name] = _State(name)
+        elif state.open_since is not None:
+            return f"stateStart of {name!r} while it is already set: ignored"
+        state.count += 1
+        state.open_since = ts
+        return None
+
+    def end(self, raw: str, ts: int) -> str | None:
+        """End state ``raw`` at ``ts``; return a diagnostic problem when it is refused."""
+        name = canonical_state_name(raw)
+        state = self._states.get(name)
+        if state is None:
+            return f"stateEnd of {name!r}, a state that never started: ignored"
+        if state.open_since is None:
+            return f"stateEnd of {name!r}, a state that is not set: ignored"
+        state.time_ms += ts - state.open_since
+        state.open_since = None
+        return None
+
+    def rows(self, last_ts: int) -> list[StateReport]:
+        """Return the report rows, open states accrued up to ``last_ts`` (rule 22)."""
+        out: list[StateReport] = []
+        for s in self._states.values():
+            ms = s.time_ms if s.open_since is None else s.time_ms + last_ts - s.open_since
+            out.append(StateReport(name=s.name, is_set=True, count=s.count, time=ms / 1000))
+        return out
