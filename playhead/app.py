@@ -1,0 +1,81 @@
+"""Assembles the server: storage, live state, collector, background sweeper and HTTP routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from playhead.collector import Clock, Collector, wall_clock_ms
+from playhead.config import Settings
+from playhead.http import routes
+from playhead.http.collection import CollectionApp
+from playhead.state.memory import MemoryStore
+from playhead.storage import open_storage
+
+log = logging.getLogger("playhead")
+
+
+async def _every(seconds: float, action: str, collector: Collector) -> None:
+    """Run a periodic collector duty until cancelled; a failure is logged, never fatal."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            if action == "sweep":
+                await collector.sweep()
+            else:
+                collector.refresh_summaries()
+        except Exception:  # pragma: no cover - keep the server alive, say what happened
+            log.exception("periodic %s failed", action)
+
+
+def create_app(settings: Settings, clock: Clock = wall_clock_ms) -> CollectionApp:
+    """Build the ASGI application for ``settings``.
+
+    Usage::
+
+        app = create_app(load_settings({"db": "/tmp/playhead.db"}))
+        uvicorn.run(app)
+    """
+    storage = open_storage(
+        settings.db,
+        queue_size=settings.queue_size,
+        batch_size=settings.batch_size,
+        synchronous=settings.sqlite_sync,
+    )
+    collector = Collector(settings, storage, MemoryStore(), clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await storage.start()
+        restored = collector.restore()
+        # timeouts that fell due while the server was down are applied now (rule 9)
+        await collector.sweep()
+        if restored:
+            log.info("restored %d open sessions", restored)
+        tasks = [
+            asyncio.create_task(_every(settings.sweep_interval, "sweep", collector)),
+            asyncio.create_task(_every(settings.summary_interval, "summaries", collector)),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await collector.drain()
+            await storage.stop()
+
+    web = Starlette(routes=routes(), lifespan=lifespan)
+    web.state.collector = collector
+    web.state.settings = settings
+    return CollectionApp(
+        collector,
+        web,
+        prefix=settings.prefix,
+        max_event_bytes=settings.max_event_bytes,
+        max_batch_bytes=settings.max_batch_bytes,
+    )

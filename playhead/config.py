@@ -1,0 +1,158 @@
+"""Settings: declared once in :data:`SETTINGS`, read by the CLI, ``--help``, the README and the loader.
+
+Each :class:`Setting` has a name, a type, a default, the environment variable that sets it and a
+help line. ``playhead serve --help`` and the README's configuration table are generated from the
+same table (a test fails if the README drifts), and :func:`load_settings` resolves them with the
+precedence: explicit value (CLI flag) > ``PLAYHEAD_*`` environment variable > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from playhead.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One configuration setting: its name, type, default, environment variable and help line."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets this setting, e.g. ``PLAYHEAD_IDLE_TIMEOUT``."""
+        return "PLAYHEAD_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag that sets this setting, e.g. ``--idle-timeout``."""
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Interface to listen on."),
+    Setting("port", int, 8000, "TCP port to listen on."),
+    Setting("db", str, "playhead.db", "SQLite file path (created if missing) or sqlite:///PATH URL."),
+    Setting("prefix", str, "", "Extra path prefix for the Collection API, e.g. /va."),
+    Setting("workers", int, 1, "Worker processes (only 1 until a shared live-state store exists)."),
+    Setting("strict", bool, False, "Refuse sessions lacking account/player keys (protocol 400)."),
+    Setting("idle_timeout", float, 600.0, "Seconds without any event before a session closes."),
+    Setting("stall_timeout", float, 1800.0, "Seconds of event time with an unchanged playhead."),
+    Setting("max_duration", float, 86400.0, "Seconds of event time after sessionStart to close."),
+    Setting("end_grace", float, 10.0, "Seconds after sessionEnd that earlier-stamped events count."),
+    Setting("sweep_interval", float, 1.0, "Seconds between sweeps that close timed-out sessions."),
+    Setting("max_event_bytes", int, 65536, "Largest accepted body of one event, in bytes."),
+    Setting("max_batch_bytes", int, 4194304, "Largest accepted downloaded-content batch, in bytes."),
+    Setting("queue_size", int, 20000, "Write queue capacity; when full, events get 503."),
+    Setting("batch_size", int, 2000, "Most events committed in one transaction (group commit)."),
+    Setting("sqlite_sync", str, "NORMAL", "SQLite synchronous mode: NORMAL or FULL (power loss)."),
+    Setting("summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."),
+    Setting("log_level", str, "warning", "Log level of the server (debug, info, warning, error)."),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one server; build it with :func:`load_settings`.
+
+    Usage::
+
+        settings = load_settings({"db": "/tmp/x.db", "idle_timeout": 2})
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "playhead.db"
+    prefix: str = ""
+    workers: int = 1
+    strict: bool = False
+    idle_timeout: float = 600.0
+    stall_timeout: float = 1800.0
+    max_duration: float = 86400.0
+    end_grace: float = 10.0
+    sweep_interval: float = 1.0
+    max_event_bytes: int = 65536
+    max_batch_bytes: int = 4194304
+    queue_size: int = 20000
+    batch_size: int = 2000
+    sqlite_sync: str = "NORMAL"
+    summary_interval: float = 60.0
+    log_level: str = "warning"
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    """Convert a raw value (CLI or environment string) to the setting's type."""
+    if isinstance(raw, setting.type) and not (setting.type is int and isinstance(raw, bool)):
+        return raw
+    try:
+        if setting.type is bool:
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        return setting.type(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{setting.name} ({setting.env}): expected {setting.type.__name__}, got {raw!r}"
+        ) from None
+
+
+def _validate(values: dict[str, Any]) -> None:
+    """Reject values that are well-typed but meaningless."""
+    for name in ("idle_timeout", "stall_timeout", "max_duration", "sweep_interval"):
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be greater than 0, got {values[name]}")
+    for name in ("max_event_bytes", "max_batch_bytes", "queue_size", "batch_size", "workers"):
+        if values[name] < 1:
+            raise ConfigError(f"{name} must be at least 1, got {values[name]}")
+    if values["end_grace"] < 0:
+        raise ConfigError(f"end_grace must not be negative, got {values['end_grace']}")
+    if values["sqlite_sync"].upper() not in ("NORMAL", "FULL"):
+        raise ConfigError(f"sqlite_sync must be NORMAL or FULL, got {values['sqlite_sync']!r}")
+    values["sqlite_sync"] = values["sqlite_sync"].upper()
+    prefix = values["prefix"].strip("/")
+    values["prefix"] = "/" + prefix if prefix else ""
+
+
+def load_settings(
+    explicit: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve every setting from explicit values, then ``PLAYHEAD_*`` variables, then defaults."""
+    explicit = explicit or {}
+    environ = os.environ if environ is None else environ
+    unknown = set(explicit) - set(SETTINGS_BY_NAME)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if explicit.get(setting.name) is not None:
+            values[setting.name] = _convert(setting, explicit[setting.name])
+        elif setting.env in environ:
+            values[setting.name] = _convert(setting, environ[setting.env])
+        else:
+            values[setting.name] = setting.default
+    _validate(values)
+    return Settings(**values)
+
+
+def settings_table_markdown() -> str:
+    """The README's configuration table, generated from :data:`SETTINGS`."""
+    lines = [
+        "| Flag | Environment variable | Default | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = "(none)" if s.default == "" else str(s.default).lower() if s.type is bool else s.default
+        lines.append(f"| `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(lines)

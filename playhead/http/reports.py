@@ -1,0 +1,26 @@
+"""Report endpoints over HTTP: ``GET /reports/sessions/{sid}`` (reports.md)."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from playhead.collector import Collector
+from playhead.errors import error_body
+
+_encode = msgspec.json.Encoder().encode
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    """A JSON response from already-encoded bytes."""
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def session_report(request: Request) -> Response:
+    """The report of one session, open or closed; 404 for an unknown id."""
+    collector: Collector = request.app.state.collector
+    report = await collector.report(request.path_params["sid"])
+    if report is None:
+        return json_response(error_body("Session not found."), 404)
+    return json_response(_encode(report))

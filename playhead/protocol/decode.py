@@ -1,0 +1,411 @@
+"""Bytes → validated, normalised :class:`~playhead.protocol.types.Event`.
+
+Two passes (decisions.md rules 2, 4, 5):
+
+1. msgspec decodes the envelope into :class:`WireEvent` (types, unknown top-level members,
+   the ``eventType`` enum) — the fast path every valid event takes.
+2. :func:`check_members` validates ``params``, ``qoeData`` and ``customMetadata`` against the
+   tables in :mod:`playhead.protocol.constants` and normalises the variants clients send.
+
+When pass 1 fails, the body is decoded untyped and every envelope member is checked by hand so
+that the 400 names *every* bad field, not just the first one msgspec met.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import msgspec
+
+from playhead.errors import FieldError, InvalidBody
+from playhead.protocol.constants import (
+    CUSTOM_METADATA_EVENTS,
+    CUSTOM_METADATA_KEY_PATTERN,
+    ERROR_PARAMS,
+    EVENT_PARAMS,
+    EVENT_TYPES,
+    LENIENT_PARAMS,
+    QOE_PARAMS,
+    REQUIRED_PARAMS,
+    STATES_UPDATE_KEYS,
+    EventType,
+    ParamType,
+)
+from playhead.protocol.types import Event, Qoe
+
+
+class PlayerTime(msgspec.Struct, forbid_unknown_fields=True):
+    """``playerTime`` on the wire: playhead seconds and client epoch milliseconds."""
+
+    playhead: float
+    ts: int | float
+
+
+class WireEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """One event body as it travels on the wire (the envelope of protocol.md §2.1)."""
+
+    playerTime: PlayerTime  # noqa: N815 - wire name
+    eventType: EventType  # noqa: N815 - wire name
+    params: dict[str, Any] | None = None
+    qoeData: dict[str, Any] | None = None  # noqa: N815 - wire name
+    customMetadata: dict[str, Any] | None = None  # noqa: N815 - wire name
+
+
+_event_decoder = msgspec.json.Decoder(WireEvent)
+_batch_decoder = msgspec.json.Decoder(list[WireEvent])
+_any_decoder = msgspec.json.Decoder()
+_METADATA_KEY = re.compile(CUSTOM_METADATA_KEY_PATTERN)
+_ENVELOPE = ("playerTime", "eventType", "params", "qoeData", "customMetadata")
+_EMPTY: dict[str, Any] = {}
+
+
+def param_path(key: str, member: str = "params") -> str:
+    """JSONPath of one key inside ``params``/``qoeData``/``customMetadata``."""
+    return f'$.{member}["{key}"]'
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _type_problem(expected: ParamType, value: Any) -> str | None:
+    """``None`` when ``value`` has the JSON type ``expected``, else the problem text."""
+    if expected == "string":
+        ok = isinstance(value, str)
+        want = "a string"
+    elif expected in ("number", "integer"):
+        # rule 5: numbers are accepted where the protocol says number, integer or float
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        want = "a number"
+    elif expected == "boolean":
+        ok = isinstance(value, bool)
+        want = "a boolean"
+    else:
+        return _customer_ids_problem(value)
+    return None if ok else f"expected {want}, got {_json_type(value)}"
+
+
+def _customer_ids_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected an object, got {_json_type(value)}"
+    for id_type, entry in value.items():
+        if not isinstance(entry, dict):
+            return f"entry {id_type!r}: expected an object, got {_json_type(entry)}"
+        for key, item in entry.items():
+            if key == "id" and not isinstance(item, str):
+                return f"entry {id_type!r}: id must be a string"
+            if key == "authState" and (not isinstance(item, int) or isinstance(item, bool)):
+                return f"entry {id_type!r}: authState must be an integer"
+            if key not in ("id", "authState"):
+                return f"entry {id_type!r}: unknown member {key!r}"
+    return None
+
+
+def _states_list(
+    value: Any, key: str, errors: list[FieldError], names: list[str]
+) -> None:
+    """Validate one ``statesStart``/``statesEnd`` array, collecting its state names."""
+    path = param_path(key)
+    if not isinstance(value, list):
+        errors.append(FieldError(path, f"expected an array, got {_json_type(value)}"))
+        return
+    for i, item in enumerate(value):
+        item_path = f"{path}[{i}]"
+        if not isinstance(item, dict) or set(item) != {"media.state.name"}:
+            errors.append(FieldError(item_path, 'expected {"media.state.name": "<name>"}'))
+        elif not isinstance(item["media.state.name"], str) or not item["media.state.name"]:
+            errors.append(FieldError(item_path, "media.state.name must be a non-empty string"))
+        else:
+            names.append(item["media.state.name"])
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def check_members(
+    event_type: str,
+    ts: int,
+    playhead: float,
+    params: dict[str, Any] | None,
+    qoe_data: dict[str, Any] | None,
+    custom_metadata: dict[str, Any] | None,
+    *,
+    strict: bool,
+    errors: list[FieldError],
+) -> Event | None:
+    """Validate the members of one event and build its :class:`Event` (``None`` if invalid).
+
+    Problems are appended to ``errors``; nothing is raised, so callers can report every field.
+    """
+    allowed = EVENT_PARAMS.get(event_type, _EMPTY)
+    kept: dict[str, Any] = {}
+    qoe_values: dict[str, Any] = {}
+    states_start: list[str] = []
+    states_end: list[str] = []
+    error_id: Any = None
+    error_source: Any = None
+
+    if params:
+        for key, value in params.items():
+            if value is None:
+                continue  # a JSON null counts as absent (rule 5)
+            if key in allowed:
+                problem = _type_problem(allowed[key], value)
+                if problem:
+                    errors.append(FieldError(param_path(key), problem))
+                elif key in ERROR_PARAMS:
+                    if key == "media.errorId":
+                        error_id = value
+                    else:
+                        error_source = value
+                else:
+                    kept[key] = value
+            elif key in QOE_PARAMS:
+                problem = _type_problem(QOE_PARAMS[key], value)
+                if problem:
+                    errors.append(FieldError(param_path(key), problem))
+                else:
+                    qoe_values[key] = value
+            elif event_type == "statesUpdate" and key in STATES_UPDATE_KEYS:
+                target = states_start if key == "statesStart" else states_end
+                _states_list(value, key, errors, target)
+            else:
+                errors.append(FieldError(param_path(key), f"unknown parameter for {event_type}"))
+    elif params is None and event_type == "sessionStart":
+        errors.append(FieldError("$.params", "required for sessionStart"))
+        params = _EMPTY
+
+    lenient = () if strict else LENIENT_PARAMS.get(event_type, ())
+    for key in REQUIRED_PARAMS.get(event_type, ()):
+        if key not in kept and key not in lenient and (params is None or params.get(key) is None):
+            errors.append(FieldError(param_path(key), f"required for {event_type}"))
+    if event_type == "statesUpdate" and not (states_start or states_end):
+        if not any(param_path(k) in (e.path for e in errors) for k in STATES_UPDATE_KEYS):
+            errors.append(FieldError("$.params", "statesUpdate needs statesStart or statesEnd"))
+
+    if qoe_data:
+        for key, value in qoe_data.items():
+            if value is None:
+                continue
+            if key not in QOE_PARAMS:
+                errors.append(FieldError(param_path(key, "qoeData"), "unknown QoE key"))
+                continue
+            problem = _type_problem(QOE_PARAMS[key], value)
+            if problem:
+                errors.append(FieldError(param_path(key, "qoeData"), problem))
+            else:
+                qoe_values[key] = value
+
+    metadata: dict[str, str] = _EMPTY  # type: ignore[assignment]
+    if custom_metadata is not None:
+        if event_type not in CUSTOM_METADATA_EVENTS:
+            errors.append(
+                FieldError(
+                    "$.customMetadata",
+                    "allowed only on sessionStart, adStart and chapterStart",
+                )
+            )
+        else:
+            for key, value in custom_metadata.items():
+                if not _METADATA_KEY.match(key):
+                    errors.append(
+                        FieldError(
+                            param_path(key, "customMetadata"),
+                            "key must match ^[a-zA-Z0-9_.]+$",
+                        )
+                    )
+                elif not isinstance(value, str):
+                    errors.append(
+                        FieldError(
+                            param_path(key, "customMetadata"),
+                            f"expected a string, got {_json_type(value)}",
+                        )
+                    )
+            metadata = custom_metadata
+
+    if errors:
+        return None
+
+    if event_type == "stateStart":
+        states_start.append(kept.pop("media.state.name"))
+    elif event_type == "stateEnd":
+        states_end.append(kept.pop("media.state.name"))
+
+    qoe = None
+    if qoe_values:
+        error_id = qoe_values.get("media.qoe.errorID", error_id)
+        error_source = qoe_values.get("media.qoe.errorSource", error_source)
+        if (
+            "media.qoe.bitrate" in qoe_values
+            or "media.qoe.droppedFrames" in qoe_values
+            or "media.qoe.framesPerSecond" in qoe_values
+            or "media.qoe.timeToStart" in qoe_values
+        ):
+            qoe = Qoe(
+                bitrate=_number(qoe_values.get("media.qoe.bitrate")),
+                dropped_frames=_number(qoe_values.get("media.qoe.droppedFrames")),
+                fps=_number(qoe_values.get("media.qoe.framesPerSecond")),
+                time_to_start=_number(qoe_values.get("media.qoe.timeToStart")),
+            )
+    if event_type != "error":
+        error_id = error_source = None
+    elif error_source is not None:
+        # rule 5: an errorSource other than "external" counts as "player"
+        error_source = "external" if error_source.lower() == "external" else "player"
+
+    return Event(
+        type=event_type,
+        ts=ts,
+        playhead=playhead,
+        params=kept,
+        custom_metadata=metadata,
+        qoe=qoe,
+        error_id=error_id,
+        error_source=error_source,
+        states_start=tuple(states_start),
+        states_end=tuple(states_end),
+    )
+
+
+def _from_wire(wire: WireEvent, strict: bool, prefix: str = "") -> tuple[Event | None, list[FieldError]]:
+    errors: list[FieldError] = []
+    pt = wire.playerTime
+    if isinstance(pt.ts, float) and not math.isfinite(pt.ts):
+        errors.append(FieldError(prefix + "$.playerTime.ts", "must be a finite number"))
+        return None, errors
+    event = check_members(
+        wire.eventType,
+        int(pt.ts),
+        pt.playhead,
+        wire.params,
+        wire.qoeData,
+        wire.customMetadata,
+        strict=strict,
+        errors=errors,
+    )
+    if prefix:
+        errors = [FieldError(prefix + e.path[1:], e.problem) for e in errors]
+    return event, errors
+
+
+def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
+    """Check an untyped body's envelope by hand, naming every bad member (slow path)."""
+    errors: list[FieldError] = []
+    if not isinstance(body, dict):
+        return [FieldError(prefix, f"expected an event object, got {_json_type(body)}")]
+    for key in body:
+        if key not in _ENVELOPE:
+            errors.append(FieldError(f"{prefix}.{key}", "unknown member"))
+    pt = body.get("playerTime")
+    if pt is None:
+        errors.append(FieldError(f"{prefix}.playerTime", "required"))
+    elif not isinstance(pt, dict):
+        errors.append(FieldError(f"{prefix}.playerTime", f"expected an object, got {_json_type(pt)}"))
+    else:
+        for key in pt:
+            if key not in ("playhead", "ts"):
+                errors.append(FieldError(f"{prefix}.playerTime.{key}", "unknown member"))
+        for key, want in (("playhead", "a number"), ("ts", "an integer")):
+            value = pt.get(key)
+            if value is None:
+                errors.append(FieldError(f"{prefix}.playerTime.{key}", "required"))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.append(
+                    FieldError(f"{prefix}.playerTime.{key}", f"expected {want}, got {_json_type(value)}")
+                )
+    et = body.get("eventType")
+    if et is None:
+        errors.append(FieldError(f"{prefix}.eventType", "required"))
+    elif et not in EVENT_TYPES:
+        errors.append(
+            FieldError(f"{prefix}.eventType", f"unknown event type {et!r}" if isinstance(et, str)
+                       else f"expected a string, got {_json_type(et)}")
+        )
+    for key in ("params", "qoeData", "customMetadata"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, dict):
+            errors.append(FieldError(f"{prefix}.{key}", f"expected an object, got {_json_type(value)}"))
+    return errors
+
+
+def _slow_path(raw: bytes, strict: bool) -> list[FieldError]:
+    """Every problem of a body the fast decoder refused (at least one is always returned)."""
+    try:
+        body = _any_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        return [FieldError("$", f"malformed JSON: {exc}")]
+    errors = _envelope_errors(body)
+    if errors:
+        return errors
+    # The envelope is fine, so the members must be at fault.
+    member_errors: list[FieldError] = []
+    check_members(
+        body["eventType"],
+        int(body["playerTime"]["ts"]),
+        float(body["playerTime"]["playhead"]),
+        body.get("params"),
+        body.get("qoeData"),
+        body.get("customMetadata"),
+        strict=strict,
+        errors=member_errors,
+    )
+    return member_errors or [FieldError("$", "invalid event")]
+
+
+def decode_event(raw: bytes, *, strict: bool = False) -> Event:
+    """Decode and validate one event body; raise :class:`InvalidBody` naming every bad field."""
+    try:
+        wire = _event_decoder.decode(raw)
+    except msgspec.DecodeError:
+        raise InvalidBody(errors=_slow_path(raw, strict)) from None
+    event, errors = _from_wire(wire, strict)
+    if event is None:
+        raise InvalidBody(errors=errors)
+    return event
+
+
+def decode_batch(raw: bytes, *, strict: bool = False) -> list[Event]:
+    """Decode a downloaded-content batch (a JSON array of events); all valid or InvalidBody."""
+    try:
+        wires = _batch_decoder.decode(raw)
+    except msgspec.DecodeError:
+        try:
+            body = _any_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise InvalidBody(errors=[FieldError("$", f"malformed JSON: {exc}")]) from None
+        if not isinstance(body, list):
+            raise InvalidBody(errors=[FieldError("$", "expected an array of events")]) from None
+        errors: list[FieldError] = []
+        for i, item in enumerate(body):
+            errors += _envelope_errors(item, f"$[{i}]")
+        raise InvalidBody(errors=errors or [FieldError("$", "invalid batch")]) from None
+    events: list[Event] = []
+    all_errors: list[FieldError] = []
+    for i, wire in enumerate(wires):
+        event, errors = _from_wire(wire, strict, prefix=f"$[{i}]")
+        all_errors += errors
+        if event is not None:
+            events.append(event)
+    if all_errors:
+        raise InvalidBody(errors=all_errors)
+    if not events:
+        raise InvalidBody(errors=[FieldError("$", "a batch needs at least a sessionStart")])
+    return events
+
+
+def is_array(raw: bytes) -> bool:
+    """True when the body's first non-blank character opens a JSON array."""
+    return raw.lstrip()[:1] == b"["

@@ -1,0 +1,110 @@
+"""Draft-04 JSON Schemas of what the server accepts, one per event type (decisions.md rule 8).
+
+Built from the same tables the validator reads (:mod:`playhead.protocol.constants`), so the
+schema served at ``GET /api/v1/schemas/{eventType}`` and the validation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from playhead.protocol.constants import (
+    CUSTOM_METADATA_EVENTS,
+    CUSTOM_METADATA_KEY_PATTERN,
+    EVENT_PARAMS,
+    EVENT_TYPES,
+    LENIENT_PARAMS,
+    QOE_PARAMS,
+    REQUIRED_PARAMS,
+    ParamType,
+)
+
+_NUMBER = {"type": "number"}
+
+
+def _param_schema(kind: ParamType) -> dict[str, Any]:
+    if kind in ("number", "integer"):
+        # any JSON number is accepted where the protocol says integer (rule 5)
+        return {"type": ["number", "null"]}
+    if kind == "customerIDs":
+        return {
+            "type": ["object", "null"],
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"id": {"type": "string"}, "authState": {"type": "integer"}},
+                "additionalProperties": False,
+            },
+        }
+    return {"type": [kind, "null"]}
+
+
+@cache
+def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
+    """The draft-04 JSON Schema of one event type (``KeyError`` for an unknown type)."""
+    if event_type not in EVENT_TYPES:
+        raise KeyError(event_type)
+    params: dict[str, Any] = {k: _param_schema(v) for k, v in EVENT_PARAMS.get(event_type, {}).items()}
+    params.update({k: _param_schema(v) for k, v in QOE_PARAMS.items()})
+    if event_type == "statesUpdate":
+        item = {
+            "type": "object",
+            "properties": {"media.state.name": {"type": "string", "minLength": 1}},
+            "required": ["media.state.name"],
+            "additionalProperties": False,
+        }
+        params["statesStart"] = {"type": "array", "items": item}
+        params["statesEnd"] = {"type": "array", "items": item}
+    lenient = () if strict else LENIENT_PARAMS.get(event_type, ())
+    required = [k for k in REQUIRED_PARAMS.get(event_type, ()) if k not in lenient]
+    params_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": params,
+        "additionalProperties": False,
+    }
+    if required:
+        params_schema["required"] = required
+    if event_type == "statesUpdate":
+        params_schema["anyOf"] = [{"required": ["statesStart"]}, {"required": ["statesEnd"]}]
+    properties: dict[str, Any] = {
+        "eventType": {"type": "string", "enum": [event_type]},
+        "playerTime": {"$ref": "#/definitions/playerTime"},
+        "params": params_schema,
+        "qoeData": {"$ref": "#/definitions/qoeData"},
+    }
+    top_required = ["eventType", "playerTime"]
+    if event_type == "sessionStart" or required:
+        top_required.append("params")
+    if event_type in CUSTOM_METADATA_EVENTS:
+        properties["customMetadata"] = {"$ref": "#/definitions/customMetadata"}
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "id": f"/api/v1/schemas/{event_type}",
+        "title": event_type,
+        "type": "object",
+        "$ref": f"#/definitions/{event_type}",
+        "definitions": {
+            "playerTime": {
+                "type": "object",
+                "properties": {"playhead": _NUMBER, "ts": _NUMBER},
+                "required": ["playhead", "ts"],
+                "additionalProperties": False,
+            },
+            "qoeData": {
+                "type": "object",
+                "properties": {k: _param_schema(v) for k, v in QOE_PARAMS.items()},
+                "additionalProperties": False,
+            },
+            "customMetadata": {
+                "type": "object",
+                "patternProperties": {CUSTOM_METADATA_KEY_PATTERN: {"type": "string"}},
+                "additionalProperties": False,
+            },
+            event_type: {
+                "type": "object",
+                "properties": properties,
+                "required": top_required,
+                "additionalProperties": False,
+            },
+        },
+    }

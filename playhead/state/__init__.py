@@ -1,0 +1,82 @@
+"""Live session state: what the server keeps in memory for each open (or just closed) session.
+
+A :class:`LiveSession` is a cache of the engine's fold over the session's stored events plus
+its lifecycle; a :class:`SessionStore` holds them. The in-memory store is the only backend so
+far, which is why ``--workers`` above 1 is refused: several processes need a shared store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Protocol
+
+from playhead.engine import Lifecycle, SessionFold
+from playhead.protocol.types import Event
+
+
+class LiveSession:
+    """One session's live state: its fold, arrival counter and lifecycle."""
+
+    __slots__ = (
+        "session_id",
+        "sid",
+        "started_ms",
+        "fold",
+        "next_seq",
+        "close_reason",
+        "closed_ms",
+        "evict_ms",
+        "refused",
+        "pending",
+        "refold_task",
+    )
+
+    def __init__(self, session_id: int, sid: str, started_ms: int, fold: SessionFold) -> None:
+        self.session_id = session_id
+        self.sid = sid
+        self.started_ms = started_ms
+        self.fold = fold
+        self.next_seq = 1
+        self.close_reason: str | None = None
+        self.closed_ms: int | None = None
+        self.evict_ms: int | None = None
+        self.refused = 0
+        # events that arrived while a re-fold from storage was under way, by arrival
+        self.pending: list[tuple[Event, int, int]] | None = None
+        self.refold_task: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True once the session no longer takes events (stragglers aside)."""
+        return self.close_reason is not None
+
+    def lifecycle(self) -> Lifecycle:
+        """The lifecycle facts the engine's report needs."""
+        if self.close_reason is None:
+            return Lifecycle(refused=self.refused)
+        return Lifecycle(
+            state="closed",
+            close_reason=self.close_reason,
+            closed_ms=self.closed_ms,
+            refused=self.refused,
+        )
+
+
+class SessionStore(Protocol):
+    """Where live sessions are kept between requests."""
+
+    def get(self, sid: str) -> LiveSession | None:
+        """The live session with this public id, if it is held."""
+
+    def add(self, session: LiveSession) -> None:
+        """Hold a new live session."""
+
+    def remove(self, sid: str) -> None:
+        """Stop holding a session (after it closed and its grace passed)."""
+
+    def sessions(self) -> Iterator[LiveSession]:
+        """Every held session (a snapshot, safe to modify the store while iterating)."""
+
+    def __len__(self) -> int:
+        """How many sessions are held."""

@@ -1,0 +1,112 @@
+"""Durable storage: the interface every backend implements, its records, and ``open_storage``.
+
+Writes are *submitted* (``submit_*`` return an awaitable that completes once the write is
+committed) so a backend can group many requests into one transaction; the ingest path awaits
+that before it answers, which is what makes every acknowledged event durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Protocol
+
+import msgspec
+
+from playhead.errors import ConfigError
+
+
+class SessionRow(msgspec.Struct, frozen=True):
+    """A session as stored: identity, start and lifecycle."""
+
+    id: int
+    sid: str
+    started_ms: int
+    start_ts: int
+    state: str
+    close_reason: str | None
+    closed_ms: int | None
+    refused: int
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """One stored event: its arrival sequence in the session, server receive time and raw body."""
+
+    seq: int
+    received_ms: int
+    body: bytes
+
+
+class Summary(msgspec.Struct, frozen=True):
+    """A session's report as stored for reports over many sessions (JSON plus key columns)."""
+
+    session_id: int
+    final: bool
+    updated_ms: int
+    report_json: bytes
+
+
+class Storage(Protocol):
+    """What the server needs from a durable store."""
+
+    async def start(self) -> None:
+        """Open connections, apply migrations, start background threads."""
+
+    async def stop(self) -> None:
+        """Flush everything submitted so far and release resources."""
+
+    def next_session_id(self) -> int:
+        """A new internal session key, unique in this store."""
+
+    def submit_session(
+        self,
+        session_id: int,
+        sid: str,
+        started_ms: int,
+        start_ts: int,
+        media_id: str | None,
+        downloaded: bool,
+        events: list[StoredEvent],
+        close: tuple[str, int] | None = None,
+    ) -> asyncio.Future[None]:
+        """Store a new session with its first events (and its close), all in one transaction."""
+
+    def submit_events(self, session_id: int, events: list[StoredEvent]) -> asyncio.Future[None]:
+        """Append events to a session's log."""
+
+    def submit_close(
+        self, session_id: int, reason: str, closed_ms: int
+    ) -> asyncio.Future[None]:
+        """Mark a session closed (idempotent: an already closed session keeps its reason)."""
+
+    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
+        """Count one event refused with 410 on a closed session."""
+
+    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
+        """Store (or replace) a session's report summary."""
+
+    async def find_session(self, sid: str) -> SessionRow | None:
+        """The stored session with this public id, or ``None``."""
+
+    async def session_events(self, session_id: int) -> list[StoredEvent]:
+        """Every stored event of a session (sessionStart included), in arrival order."""
+
+    def open_sessions(self) -> Iterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Every open session with its events (blocking; used once, at start-up)."""
+
+    def queue_depth(self) -> int:
+        """Writes submitted but not yet committed."""
+
+
+def open_storage(url: str, *, queue_size: int, batch_size: int, synchronous: str) -> Storage:
+    """Open the backend named by ``url``: a file path or ``sqlite:///path`` (SQLite)."""
+    if url.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(
+            "PostgreSQL storage is not available yet; use a SQLite path (the default)"
+        )
+    path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if "://" in path:
+        raise ConfigError(f"unsupported database URL {url!r}; give a SQLite file path")
+    from playhead.storage.sqlite import SQLiteStorage
+
+    return SQLiteStorage(path, queue_size=queue_size, batch_size=batch_size, synchronous=synchronous)

@@ -1,0 +1,294 @@
+"""SQLite storage: one writer thread, WAL, group commit, bounded queue.
+
+Every write is a small job put on one bounded queue. The writer thread takes every job waiting
+(up to ``batch_size``), runs them in one transaction, commits, and only then completes their
+futures on the event loop — so a request is answered after its event is on disk, and a burst of
+requests costs one commit, not one each (group commit). Reads that must see every earlier write
+(a session's events for a re-fold) run as jobs on the same thread, after the writes queued before
+them. When the queue is full, ``submit_*`` raises :class:`~playhead.errors.Overloaded` (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from playhead.errors import Overloaded
+from playhead.storage import SessionRow, StoredEvent, Summary
+from playhead.storage.migrate import migrate_sqlite
+
+# Job kinds, executed within one transaction in this order so that, for example, a session
+# inserted and closed in the same batch ends up closed.
+_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY, _READ = range(6)
+
+_SQL = {
+    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, downloaded)"
+    " VALUES (?, ?, ?, ?, ?, ?)",
+    _EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
+    _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
+    " WHERE id = ? AND state = 'open'",
+    _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
+    _SUMMARY: "INSERT OR REPLACE INTO session_summaries (session_id, final, updated_ms, report)"
+    " VALUES (?, ?, ?, ?)",
+}
+_SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
+_STOP = object()
+
+Job = tuple[int, Any, "asyncio.Future[Any]"]
+
+
+def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class SQLiteStorage:
+    """The embedded default store.
+
+    Args:
+        path: the database file, created (with its folder) if missing.
+        queue_size: most jobs waiting for the writer; beyond it writes are refused (503).
+        batch_size: most jobs committed in one transaction.
+        synchronous: ``NORMAL`` (durable across process crashes) or ``FULL`` (power loss too).
+    """
+
+    def __init__(self, path: str, *, queue_size: int, batch_size: int, synchronous: str) -> None:
+        self.path = path
+        self._queue: queue.Queue[Job | object] = queue.Queue(maxsize=queue_size)
+        self._batch_size = batch_size
+        self._synchronous = synchronous
+        self._conn: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_id = 1
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Open the database, apply migrations and start the writer thread."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        self._conn = connect(self.path, self._synchronous)
+        migrate_sqlite(self._conn)
+        row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()
+        self._next_id = int(row[0]) + 1
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="playhead-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Commit everything queued, then stop the writer and close the database."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def next_session_id(self) -> int:
+        """A new internal session key (the writer is the only inserter, so a counter suffices)."""
+        value = self._next_id
+        self._next_id += 1
+        return value
+
+    def queue_depth(self) -> int:
+        """Jobs submitted and not yet committed."""
+        return self._queue.qsize()
+
+    # ------------------------------------------------------------------ writes
+    def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
+        assert self._loop is not None, "storage not started"
+        future: asyncio.Future[Any] = self._loop.create_future()
+        job = (kind, payload, future)
+        if force:
+            # lifecycle bookkeeping must never be dropped: wait for room instead of refusing
+            self._queue.put(job)
+        else:
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                raise Overloaded() from None
+        return future
+
+    def submit_session(
+        self,
+        session_id: int,
+        sid: str,
+        started_ms: int,
+        start_ts: int,
+        media_id: str | None,
+        downloaded: bool,
+        events: list[StoredEvent],
+        close: tuple[str, int] | None = None,
+    ) -> asyncio.Future[None]:
+        """Store a new session row with its first events (and its close), all in one transaction."""
+        row = (session_id, sid, started_ms, start_ts, media_id, int(downloaded))
+        rows = [(session_id, e.seq, e.received_ms, e.body) for e in events]
+        closing = None if close is None else (close[0], close[1], session_id)
+        return self._submit(_SESSION, (row, rows, closing))
+
+    def submit_events(self, session_id: int, events: list[StoredEvent]) -> asyncio.Future[None]:
+        """Append events to a session's log."""
+        rows = [(session_id, e.seq, e.received_ms, e.body) for e in events]
+        return self._submit(_EVENTS, rows)
+
+    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
+        """Mark a session closed; a session already closed keeps its first reason."""
+        return self._submit(_CLOSE, (reason, closed_ms, session_id), force=True)
+
+    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
+        """Count one event refused with 410."""
+        return self._submit(_REFUSED, (session_id,), force=True)
+
+    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
+        """Store or replace one session's report summary."""
+        row = (summary.session_id, int(summary.final), summary.updated_ms, summary.report_json)
+        return self._submit(_SUMMARY, row, force=True)
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
+        return self._submit(_READ, fn, force=True)
+
+    async def find_session(self, sid: str) -> SessionRow | None:
+        """The stored session with this public id, or ``None``."""
+
+        def query(conn: sqlite3.Connection) -> SessionRow | None:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE sid = ?", (sid,)
+            ).fetchone()
+            return SessionRow(*row) if row else None
+
+        result: SessionRow | None = await self._read(query)
+        return result
+
+    async def session_events(self, session_id: int) -> list[StoredEvent]:
+        """Every stored event of a session, in arrival order (sees every earlier write)."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            return [
+                StoredEvent(seq, received, bytes(body))
+                for seq, received, body in conn.execute(
+                    "SELECT seq, received_ms, body FROM events WHERE session_id = ? ORDER BY seq",
+                    (session_id,),
+                )
+            ]
+
+        result: list[StoredEvent] = await self._read(query)
+        return result
+
+    async def query(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run a read-only function on the writer's connection, after every earlier write."""
+        return await self._read(fn)
+
+    def open_sessions(self) -> Iterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Every open session with its events, streamed in session order (start-up only)."""
+        assert self._conn is not None
+        conn = self._conn
+        rows = conn.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY id"
+        ).fetchall()
+        if not rows:
+            return
+        by_id = {row[0]: SessionRow(*row) for row in rows}
+        current: int | None = None
+        events: list[StoredEvent] = []
+        cursor = conn.execute(
+            "SELECT e.session_id, e.seq, e.received_ms, e.body FROM events e"
+            " JOIN sessions s ON s.id = e.session_id WHERE s.state = 'open'"
+            " ORDER BY e.session_id, e.seq"
+        )
+        for session_id, seq, received, body in cursor:
+            if session_id != current:
+                if current is not None:
+                    yield by_id[current], events
+                current, events = session_id, []
+            events.append(StoredEvent(seq, received, bytes(body)))
+        if current is not None:
+            yield by_id[current], events
+
+    # ------------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        assert self._conn is not None and self._loop is not None
+        conn, loop, q = self._conn, self._loop, self._queue
+        stopping = False
+        while not stopping:
+            first = q.get()
+            jobs: list[Job] = []
+            if first is _STOP:
+                stopping = True
+            else:
+                jobs.append(first)  # type: ignore[arg-type]
+            while len(jobs) < self._batch_size:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                jobs.append(item)  # type: ignore[arg-type]
+            if jobs:
+                results = self._execute(conn, jobs)
+                loop.call_soon_threadsafe(_complete, results)
+
+    def _execute(self, conn: sqlite3.Connection, jobs: list[Job]) -> list[tuple[Job, Any, Any]]:
+        """Run a batch of jobs in one transaction; returns (job, result, error) for each."""
+        by_kind: dict[int, list[Job]] = {}
+        for job in jobs:
+            by_kind.setdefault(job[0], []).append(job)
+        outcome: list[tuple[Job, Any, Any]] = []
+        try:
+            conn.execute("BEGIN")
+            for kind in (_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY):
+                group = by_kind.get(kind)
+                if not group:
+                    continue
+                if kind == _SESSION:
+                    conn.executemany(_SQL[kind], [j[1][0] for j in group])
+                    conn.executemany(_SQL[_EVENTS], [r for j in group for r in j[1][1]])
+                    closes = [j[1][2] for j in group if j[1][2] is not None]
+                    if closes:
+                        conn.executemany(_SQL[_CLOSE], closes)
+                elif kind == _EVENTS:
+                    conn.executemany(_SQL[kind], [row for j in group for row in j[1]])
+                else:
+                    conn.executemany(_SQL[kind], [j[1] for j in group])
+            conn.execute("COMMIT")
+            write_error = None
+        except Exception as exc:  # pragma: no cover - disk full, I/O error
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            write_error = exc
+        for job in jobs:
+            if job[0] == _READ:
+                continue
+            outcome.append((job, None, write_error))
+        # reads run after the commit so they see every write queued before them
+        for job in by_kind.get(_READ, ()):
+            try:
+                outcome.append((job, job[1](conn), None))
+            except Exception as exc:  # pragma: no cover - defensive
+                outcome.append((job, None, exc))
+        return outcome
+
+
+def _complete(results: list[tuple[Job, Any, Any]]) -> None:
+    """Complete the futures of a committed batch (runs on the event loop)."""
+    for job, result, error in results:
+        future = job[2]
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
