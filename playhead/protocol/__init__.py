@@ -1,0 +1,1 @@
+"""The wire protocol: constants, decoded types, decoding and validation, JSON Schemas (pure)."""
