@@ -28,9 +28,11 @@ def ev(etype: str, t: float, ph: float = 0.0, **kw: Any) -> Event:
     return Event(type=etype, ts=BASE + round(t * 1000), playhead=ph, **kw)
 
 
-def start(t: float = 0.0, ph: float = 0.0, qoe: Qoe | None = None, **params: Any) -> Event:
-    """Return a sessionStart with every required param, overridden/extended by ``params``."""
-    p = {**FULL_START, **params}
+def start(
+    t: float = 0.0, ph: float = 0.0, qoe: Qoe | None = None, extra: dict[str, Any] | None = None
+) -> Event:
+    """Return a sessionStart with every required param, overridden/extended by ``extra``."""
+    p = {**FULL_START, **(extra or {})}
     return ev("sessionStart", t, ph, params={k: v for k, v in p.items() if v is not None}, qoe=qoe)
 
 

@@ -29,9 +29,11 @@ def _compare(actual: Any, expected: Any, path: str, out: list[str]) -> None:
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             _compare(a, e, f"{path}[{i}]", out)
     elif isinstance(expected, float):
-        if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-            out.append(f"{path}: {actual!r}, expected {expected!r}")
-        elif abs(actual - expected) > 0.01:
+        if (
+            isinstance(actual, bool)
+            or not isinstance(actual, (int, float))
+            or abs(actual - expected) > 0.01
+        ):
             out.append(f"{path}: {actual!r}, expected {expected!r}")
     elif type(actual) is not type(expected) or actual != expected:
         out.append(f"{path}: {actual!r}, expected {expected!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from builders import BASE, ad, ad_break, chapter, ev, folded, incremental, problems, run, start
 
 from playhead.engine import Limits, SessionFold
-from playhead.protocol.types import Qoe
+from playhead.protocol.types import Event, Qoe
 
 # -- rule 11: order -----------------------------------------------------------------------------
 
@@ -247,13 +247,13 @@ def test_a_jump_sets_every_marker_passed_but_only_after_play() -> None:
 
 
 def test_no_markers_without_length() -> None:
-    r = run(start(**{"media.length": 0}), ev("play", 0), ev("ping", 10, 60))
+    r = run(start(extra={"media.length": 0}), ev("play", 0), ev("ping", 10, 60))
     assert _marks(r) == (False,) * 5
     assert r.session_details.average_minute_audience is None
 
 
 def test_resume_session_skips_passed_markers_and_reported_time_to_start() -> None:
-    s = start(qoe=Qoe(time_to_start=1500), **{"media.resume": True})
+    s = start(qoe=Qoe(time_to_start=1500), extra={"media.resume": True})
     r = run(s, ev("play", 2, 50), ev("ping", 12, 60), ev("ping", 30, 78))
     assert _marks(r) == (False, False, False, True, False)
     assert r.session_details.has_resume is True
@@ -364,7 +364,11 @@ def test_estimated_streams_and_average_minute_audience() -> None:
 def test_stalled_playhead_trigger_on_the_event_reaching_the_limit() -> None:
     limits = Limits(stall_timeout_ms=5000)
     f = SessionFold.begin("sid", start(), 0, limits)
-    steps = [(ev("play", 0), None), (ev("ping", 1, 1), None), (ev("ping", 3, 1), None)]
+    steps: list[tuple[Event, str | None]] = [
+        (ev("play", 0), None),
+        (ev("ping", 1, 1), None),
+        (ev("ping", 3, 1), None),
+    ]
     steps += [(ev("ping", 5, 1), None), (ev("ping", 6.5, 1), "stalledPlayhead")]
     for seq, (e, trigger) in enumerate(steps, 1):
         f.apply(e, seq, seq)
