@@ -8,6 +8,7 @@ from typing import Any, Final
 from playhead.engine.limits import Lifecycle, Limits
 from playhead.engine.order import OTHER_RANK, RANK_BITS, RANKS, order_key
 from playhead.engine.ranges import PlayedRanges
+from playhead.engine.render import render
 from playhead.engine.report import Diagnostic, SessionReport
 from playhead.engine.states import PlayerStates
 from playhead.protocol.constants import LENIENT_PARAMS
@@ -285,8 +286,6 @@ class SessionFold:
 
     def report(self, lifecycle: Lifecycle) -> SessionReport:
         """Build the session report of reports.md from the fold so far and ``lifecycle``."""
-        from playhead.engine.render import render
-
         return render(self, lifecycle)
 
     # -- helpers ------------------------------------------------------------------------------
