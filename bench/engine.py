@@ -141,7 +141,7 @@ def main() -> int:
 
     best_apply = 0.0
     best_fold = 0.0
-    for _ in range(3):
+    for _ in range(5):
         n, secs = bench_apply(sessions, limits)
         best_apply = max(best_apply, n / secs)
         n, secs = bench_fold(sessions, limits)

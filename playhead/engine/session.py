@@ -88,6 +88,7 @@ class SessionFold:
         "_main_played",
         "_markers_done",
         "_markers_set",
+        "_max_ms",
         "_next_marker",
         "_pause_count",
         "_pause_ms",
@@ -100,6 +101,7 @@ class SessionFold:
         "_run_pings",
         "_seq",
         "_stall_count",
+        "_stall_limit_ms",
         "_stall_ms",
         "_states",
         "_time_ms",
@@ -119,6 +121,8 @@ class SessionFold:
         self.sid = sid
         self.start = start
         self.limits = limits
+        self._stall_limit_ms = limits.stall_timeout_ms
+        self._max_ms = start.ts + limits.max_duration_ms
         self.start_ts = start.ts
         self.close_trigger: str | None = None
         self.end_ts: int | None = None
@@ -279,9 +283,9 @@ class SessionFold:
         if self.close_trigger is None:
             if etype == "sessionEnd":
                 self.close_trigger = "sessionEnd"
-            elif ts - self._ph_since >= self.limits.stall_timeout_ms:
+            elif ts - self._ph_since >= self._stall_limit_ms:
                 self.close_trigger = "stalledPlayhead"
-            elif ts - self.start_ts >= self.limits.max_duration_ms:
+            elif ts >= self._max_ms:
                 self.close_trigger = "maxDuration"
 
     def report(self, lifecycle: Lifecycle) -> SessionReport:
