@@ -66,7 +66,7 @@ def create_app(settings: Settings, clock: Clock = wall_clock_ms) -> CollectionAp
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await collector.drain()
+            await collector.shutdown()
             await storage.stop()
 
     web = Starlette(routes=routes(), lifespan=lifespan)

@@ -28,7 +28,6 @@ Clock = Callable[[], int]
 
 # A closed session stays in memory this long (at least) so late events get a cheap 410.
 _KEEP_CLOSED_MS = 30_000
-_encode = msgspec.json.Encoder().encode
 
 
 def wall_clock_ms() -> int:
@@ -134,7 +133,9 @@ class Collector:
         sid = secrets.token_hex(32)
         session_id = self.storage.next_session_id()
         stored = [StoredEvent(seq, now, body) for seq, body in enumerate(bodies)]
-        await self.storage.submit_session(
+        session = fold(sid, start, now, [(e, seq, now) for seq, e in enumerate(events) if seq], self.limits)
+        report = session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
+        written = self.storage.submit_session(
             session_id,
             sid,
             now,
@@ -144,6 +145,9 @@ class Collector:
             stored,
             close=("downloaded", now),
         )
+        summarized = self.storage.submit_summary(Summary(session_id, True, now, report))
+        await written
+        await summarized
         return sid
 
     # ------------------------------------------------------------------ events
@@ -235,8 +239,11 @@ class Collector:
         live.close_reason = reason
         live.closed_ms = closed_ms
         grace = self.grace_ms if reason == "sessionEnd" else 0
-        live.evict_ms = max(closed_ms, self.clock()) + max(grace, _KEEP_CLOSED_MS)
+        now = self.clock()
+        live.evict_ms = max(closed_ms, now) + max(grace, _KEEP_CLOSED_MS)
         self.storage.submit_close(live.session_id, reason, closed_ms)
+        if live.refold_task is None:
+            self.storage.submit_summary(self._summary(live, final=True, now=now))
 
     async def sweep(self, now: int | None = None, chunk: int = 2000) -> int:
         """Close sessions whose time is up and release closed ones; returns how many closed."""
@@ -260,19 +267,18 @@ class Collector:
                 self.storage.submit_summary(self._summary(live, final=True, now=now))
         return closed
 
-    def refresh_summaries(self, now: int | None = None) -> int:
-        """Store the current report of every open session (for reports over many sessions)."""
+    def refresh_summaries(self, now: int | None = None, *, closed_too: bool = False) -> int:
+        """Store the current report of every open session (and closed ones still held)."""
         now = self.clock() if now is None else now
         count = 0
         for live in self.store.sessions():
-            if live.close_reason is None and live.refold_task is None:
-                self.storage.submit_summary(self._summary(live, final=False, now=now))
+            if live.refold_task is None and (closed_too or live.close_reason is None):
+                self.storage.submit_summary(self._summary(live, final=live.closed, now=now))
                 count += 1
         return count
 
     def _summary(self, live: LiveSession, *, final: bool, now: int) -> Summary:
-        report = live.fold.report(live.lifecycle())
-        return Summary(live.session_id, final, now, _encode(report))
+        return Summary(live.session_id, final, now, live.fold.report(live.lifecycle()))
 
     # ------------------------------------------------------------------ reports
     async def report(self, sid: str) -> SessionReport | None:
@@ -319,6 +325,11 @@ class Collector:
         """Wait for background re-folds (used at shutdown and by tests)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Finish re-folds and store every held session's summary (before storage stops)."""
+        await self.drain()
+        self.refresh_summaries(closed_too=True)
 
 
 def fold_stored(row: SessionRow, stored: list[StoredEvent], limits: Limits) -> SessionReport:

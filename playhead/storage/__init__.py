@@ -13,6 +13,7 @@ from typing import Protocol
 
 import msgspec
 
+from playhead.engine import SessionReport
 from playhead.errors import ConfigError
 
 
@@ -38,12 +39,12 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 class Summary(msgspec.Struct, frozen=True):
-    """A session's report as stored for reports over many sessions (JSON plus key columns)."""
+    """A session's report to store in the summary tables (``final`` once the session closed)."""
 
     session_id: int
     final: bool
     updated_ms: int
-    report_json: bytes
+    report: SessionReport
 
 
 class Storage(Protocol):

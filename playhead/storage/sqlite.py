@@ -21,6 +21,7 @@ from typing import Any
 from playhead.errors import Overloaded
 from playhead.storage import SessionRow, StoredEvent, Summary
 from playhead.storage.migrate import migrate_sqlite
+from playhead.storage.summaries import SummaryRows, summary_rows
 
 # Job kinds, executed within one transaction in this order so that, for example, a session
 # inserted and closed in the same batch ends up closed.
@@ -33,9 +34,17 @@ _SQL = {
     _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
     " WHERE id = ? AND state = 'open'",
     _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
-    _SUMMARY: "INSERT OR REPLACE INTO session_summaries (session_id, final, updated_ms, report)"
-    " VALUES (?, ?, ?, ?)",
 }
+_SUMMARY_SQL = (
+    "INSERT OR REPLACE INTO session_summaries VALUES (" + ", ".join("?" * 28) + ")",
+    "INSERT INTO ad_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO chapter_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO state_summaries VALUES (?, ?, ?, ?)",
+)
+_SUMMARY_CLEAR = tuple(
+    f"DELETE FROM {table} WHERE session_id = ?"
+    for table in ("ad_summaries", "chapter_summaries", "state_summaries")
+)
 _SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
 _STOP = object()
 
@@ -151,9 +160,8 @@ class SQLiteStorage:
         return self._submit(_REFUSED, (session_id,), force=True)
 
     def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
-        """Store or replace one session's report summary."""
-        row = (summary.session_id, int(summary.final), summary.updated_ms, summary.report_json)
-        return self._submit(_SUMMARY, row, force=True)
+        """Store or replace one session's report summary (flattened off the event loop)."""
+        return self._submit(_SUMMARY, summary, force=True)
 
     # ------------------------------------------------------------------ reads
     def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
@@ -261,6 +269,8 @@ class SQLiteStorage:
                         conn.executemany(_SQL[_CLOSE], closes)
                 elif kind == _EVENTS:
                     conn.executemany(_SQL[kind], [row for j in group for row in j[1]])
+                elif kind == _SUMMARY:
+                    _write_summaries(conn, [summary_rows(j[1]) for j in group])
                 else:
                     conn.executemany(_SQL[kind], [j[1] for j in group])
             conn.execute("COMMIT")
@@ -280,6 +290,18 @@ class SQLiteStorage:
             except Exception as exc:  # pragma: no cover - defensive
                 outcome.append((job, None, exc))
         return outcome
+
+
+def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
+    """Replace the summary rows of each session (later summaries of one session win)."""
+    keys = [(r.session_id,) for r in rows]
+    for clear in _SUMMARY_CLEAR:
+        conn.executemany(clear, keys)
+    latest = {r.session_id: r for r in rows}.values()
+    conn.executemany(_SUMMARY_SQL[0], [r.session for r in latest])
+    conn.executemany(_SUMMARY_SQL[1], [a for r in latest for a in r.ads])
+    conn.executemany(_SUMMARY_SQL[2], [c for r in latest for c in r.chapters])
+    conn.executemany(_SUMMARY_SQL[3], [s for r in latest for s in r.states])
 
 
 def _complete(results: list[tuple[Job, Any, Any]]) -> None:
