@@ -129,15 +129,17 @@ class ServerProcess:
     def start(self, timeout: float = 20.0) -> float:
         """Start the server and wait until it answers; returns the seconds it took."""
         started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "playhead", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--db", str(self.db), *self.args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        self.log = self.db.with_name(f"server-{self.port}.log")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "playhead", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--db", str(self.db), *self.args],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )  # fmt: skip
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 urllib.request.urlopen(self.url + "/api/v1/schemas/ping", timeout=1).read()
                 return time.monotonic() - started
