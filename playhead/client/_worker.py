@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import threading
 import time
 import weakref
@@ -100,12 +101,10 @@ class Worker:
                 self._busy = True
             try:
                 task()
-            except BaseException as exc:  # noqa: BLE001 - the worker must survive any task
+            except Exception as exc:  # the worker must survive any task
                 if self._on_error is not None:
-                    try:
+                    with contextlib.suppress(Exception):
                         self._on_error(exc)
-                    except Exception:  # noqa: BLE001, S110
-                        pass
             finally:
                 with self._cond:
                     self._busy = False

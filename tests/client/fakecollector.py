@@ -249,6 +249,7 @@ class FakeCollector:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}{self.state.prefix}"
 
     def __enter__(self) -> Self:
