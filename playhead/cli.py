@@ -6,7 +6,6 @@ Every ``serve`` option comes from the settings table in :mod:`playhead.config`, 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -21,7 +20,9 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Insert ``serve`` when the first argument is not a known command."""
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if not args or (
+            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
+        ):
             args = ["serve", *args]
         return super().parse_args(ctx, args)
 
@@ -126,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 import msgspec
 
@@ -112,12 +113,12 @@ class Collector:
         events = decode_batch(raw, strict=self.strict)
         start = events[0]
         if start.type != "sessionStart":
-            raise InvalidBody(errors=[FieldError("$[0].eventType", "a batch starts with sessionStart")])
+            raise InvalidBody(
+                errors=[FieldError("$[0].eventType", "a batch starts with sessionStart")]
+            )
         for i, event in enumerate(events[1:], 1):
             if event.type == "sessionStart":
-                raise InvalidBody(
-                    errors=[FieldError(f"$[{i}].eventType", "one session per batch")]
-                )
+                raise InvalidBody(errors=[FieldError(f"$[{i}].eventType", "one session per batch")])
         if via_sessions and start.params.get("media.downloaded") is not True:
             raise InvalidBody(
                 errors=[
@@ -133,7 +134,9 @@ class Collector:
         sid = secrets.token_hex(32)
         session_id = self.storage.next_session_id()
         stored = [StoredEvent(seq, now, body) for seq, body in enumerate(bodies)]
-        session = fold(sid, start, now, [(e, seq, now) for seq, e in enumerate(events) if seq], self.limits)
+        session = fold(
+            sid, start, now, [(e, seq, now) for seq, e in enumerate(events) if seq], self.limits
+        )
         report = session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
         written = self.storage.submit_session(
             session_id,
@@ -160,7 +163,9 @@ class Collector:
         event = decode_event(raw, strict=self.strict)
         if event.type == "sessionStart":
             raise InvalidBody(
-                errors=[FieldError("$.eventType", "sessionStart opens a session: POST /api/v1/sessions")]
+                errors=[
+                    FieldError("$.eventType", "sessionStart opens a session: POST /api/v1/sessions")
+                ]
             )
         now = self.clock()
         fold_ = live.fold
@@ -315,8 +320,8 @@ class Collector:
             count += 1
         return count
 
-    def _spawn(self, coro: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task

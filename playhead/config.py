@@ -1,4 +1,4 @@
-"""Settings: declared once in :data:`SETTINGS`, read by the CLI, ``--help``, the README and the loader.
+"""Settings: declared once in :data:`SETTINGS`, read by the CLI, ``--help``, README and loader.
 
 Each :class:`Setting` has a name, a type, a default, the environment variable that sets it and a
 help line. ``playhead serve --help`` and the README's configuration table are generated from the
@@ -39,21 +39,29 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Interface to listen on."),
     Setting("port", int, 8000, "TCP port to listen on."),
-    Setting("db", str, "playhead.db", "SQLite file path (created if missing) or sqlite:///PATH URL."),
+    Setting(
+        "db", str, "playhead.db", "SQLite file path (created if missing) or sqlite:///PATH URL."
+    ),
     Setting("prefix", str, "", "Extra path prefix for the Collection API, e.g. /va."),
     Setting("workers", int, 1, "Worker processes (only 1 until a shared live-state store exists)."),
     Setting("strict", bool, False, "Refuse sessions lacking account/player keys (protocol 400)."),
     Setting("idle_timeout", float, 600.0, "Seconds without any event before a session closes."),
     Setting("stall_timeout", float, 1800.0, "Seconds of event time with an unchanged playhead."),
     Setting("max_duration", float, 86400.0, "Seconds of event time after sessionStart to close."),
-    Setting("end_grace", float, 10.0, "Seconds after sessionEnd that earlier-stamped events count."),
+    Setting(
+        "end_grace", float, 10.0, "Seconds after sessionEnd that earlier-stamped events count."
+    ),
     Setting("sweep_interval", float, 1.0, "Seconds between sweeps that close timed-out sessions."),
     Setting("max_event_bytes", int, 65536, "Largest accepted body of one event, in bytes."),
-    Setting("max_batch_bytes", int, 4194304, "Largest accepted downloaded-content batch, in bytes."),
+    Setting(
+        "max_batch_bytes", int, 4194304, "Largest accepted downloaded-content batch, in bytes."
+    ),
     Setting("queue_size", int, 20000, "Write queue capacity; when full, events get 503."),
     Setting("batch_size", int, 2000, "Most events committed in one transaction (group commit)."),
     Setting("sqlite_sync", str, "NORMAL", "SQLite synchronous mode: NORMAL or FULL (power loss)."),
-    Setting("summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."),
+    Setting(
+        "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
+    ),
     Setting("log_level", str, "warning", "Log level of the server (debug, info, warning, error)."),
 )
 
@@ -153,6 +161,8 @@ def settings_table_markdown() -> str:
         "|---|---|---|---|",
     ]
     for s in SETTINGS:
-        default = "(none)" if s.default == "" else str(s.default).lower() if s.type is bool else s.default
+        default = (
+            "(none)" if s.default == "" else str(s.default).lower() if s.type is bool else s.default
+        )
         lines.append(f"| `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
     return "\n".join(lines)

@@ -645,6 +645,7 @@ def simulate(
     for t in threads:
         t.start()
     printed = False
+    last_print = 0.0
     for _ in range(10_000_000):  # bounded by max_seconds / the sessions themselves
         alive = [t for t in threads if t.is_alive()]
         if not alive:
@@ -654,7 +655,8 @@ def simulate(
         if run.deadline is not None and time.monotonic() >= run.deadline + run.timeout * 5:
             run.halt("max-seconds")
             break
-        if show and summary.elapsed > 2:
+        if show and summary.elapsed > 2 and summary.elapsed - last_print >= 0.95:
+            last_print = summary.elapsed
             with run.lock:
                 line = (
                     f"\r[simulate] {summary.elapsed:6.1f}s  sessions {summary.sessions_started}"

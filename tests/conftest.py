@@ -1,4 +1,4 @@
-"""Shared fixtures: settings and app factories, body builders, a fake clock, real server processes."""
+"""Shared fixtures: app factories, body builders, a fake clock, real server processes."""
 
 from __future__ import annotations
 
@@ -115,8 +115,9 @@ def free_port() -> int:
 class ServerProcess:
     """A real ``playhead serve`` process on 127.0.0.1 (always stopped by the fixture)."""
 
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(self, db: Path, *args: str, log_dir: Path) -> None:
         self.db = db
+        self.log = log_dir / f"server-{id(self)}.log"
         self.args = args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -129,7 +130,6 @@ class ServerProcess:
     def start(self, timeout: float = 20.0) -> float:
         """Start the server and wait until it answers; returns the seconds it took."""
         started = time.monotonic()
-        self.log = self.db.with_name(f"server-{self.port}.log")
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "playhead", "serve", "--host", "127.0.0.1",
@@ -173,7 +173,7 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     servers: list[ServerProcess] = []
 
     def factory(*args: str, db: Path | None = None) -> ServerProcess:
-        server = ServerProcess(db or tmp_path / "server.db", *args)
+        server = ServerProcess(db or tmp_path / "server.db", *args, log_dir=tmp_path)
         servers.append(server)
         return server
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from importlib import resources
 
+from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 
 from playhead.http.reports import session_report
@@ -34,5 +34,9 @@ def routes() -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         Route("/demo", demo_page, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, follow_symlink=True, check_dir=False), name="static"),
+        Mount(
+            "/static",
+            app=StaticFiles(directory=STATIC_DIR, follow_symlink=True, check_dir=False),
+            name="static",
+        ),
     ]

@@ -9,7 +9,7 @@ it (``fallback``).
 
 Routes (``{p}`` is the optional prefix; the unprefixed paths always work too)::
 
-    POST    {p}/api/v1/sessions                 201 + Location (object) or a downloaded batch (array)
+    POST    {p}/api/v1/sessions                 201 + Location (an event, or a downloaded array)
     POST    {p}/api/v1/sessions/{sid}/events    204
     POST    {p}/api/v1/downloaded               201 + Location
     GET     {p}/api/v1/schemas/{eventType}      200 draft-04 JSON Schema
@@ -82,7 +82,7 @@ class CollectionApp:
         self.roots = ("/api/v1/",) + ((prefix + "/api/v1/",) if prefix else ())
         self.max_event_bytes = max_event_bytes
         self.max_batch_bytes = max_batch_bytes
-        self._schemas = {}  # eventType -> encoded schema, filled on first request
+        self._schemas: dict[str, bytes] = {}  # eventType -> encoded schema, filled on first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route a request: Collection API paths here, everything else to ``fallback``."""

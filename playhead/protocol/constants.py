@@ -184,7 +184,9 @@ LENIENT_PARAMS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 # Top-level members that may carry customMetadata (decisions.md rule 5).
-CUSTOM_METADATA_EVENTS: Final[frozenset[str]] = frozenset({"sessionStart", "adStart", "chapterStart"})
+CUSTOM_METADATA_EVENTS: Final[frozenset[str]] = frozenset(
+    {"sessionStart", "adStart", "chapterStart"}
+)
 CUSTOM_METADATA_KEY_PATTERN: Final[str] = r"^[a-zA-Z0-9_.]+$"
 
 # The five standard player states in the protocol's spelling, keyed by their lower-case form.

@@ -113,9 +113,7 @@ def _customer_ids_problem(value: Any) -> str | None:
     return None
 
 
-def _states_list(
-    value: Any, key: str, errors: list[FieldError], names: list[str]
-) -> None:
+def _states_list(value: Any, key: str, errors: list[FieldError], names: list[str]) -> None:
     """Validate one ``statesStart``/``statesEnd`` array, collecting its state names."""
     path = param_path(key)
     if not isinstance(value, list):
@@ -129,6 +127,11 @@ def _states_list(
             errors.append(FieldError(item_path, "media.state.name must be a non-empty string"))
         else:
             names.append(item["media.state.name"])
+
+
+def params_have(params: dict[str, Any] | None, keys: tuple[str, ...]) -> bool:
+    """True when ``params`` carries a non-null value for any of ``keys``."""
+    return params is not None and any(params.get(k) is not None for k in keys)
 
 
 def _number(value: Any) -> float | None:
@@ -192,9 +195,8 @@ def check_members(
     for key in REQUIRED_PARAMS.get(event_type, ()):
         if key not in kept and key not in lenient and (params is None or params.get(key) is None):
             errors.append(FieldError(param_path(key), f"required for {event_type}"))
-    if event_type == "statesUpdate" and not (states_start or states_end):
-        if not any(param_path(k) in (e.path for e in errors) for k in STATES_UPDATE_KEYS):
-            errors.append(FieldError("$.params", "statesUpdate needs statesStart or statesEnd"))
+    if event_type == "statesUpdate" and not params_have(params, STATES_UPDATE_KEYS):
+        errors.append(FieldError("$.params", "statesUpdate needs statesStart or statesEnd"))
 
     if qoe_data:
         for key, value in qoe_data.items():
@@ -209,7 +211,7 @@ def check_members(
             else:
                 qoe_values[key] = value
 
-    metadata: dict[str, str] = _EMPTY  # type: ignore[assignment]
+    metadata: dict[str, str] = _EMPTY
     if custom_metadata is not None:
         if event_type not in CUSTOM_METADATA_EVENTS:
             errors.append(
@@ -220,7 +222,7 @@ def check_members(
             )
         else:
             for key, value in custom_metadata.items():
-                if not _METADATA_KEY.match(key):
+                if not _METADATA_KEY.fullmatch(key):
                     errors.append(
                         FieldError(
                             param_path(key, "customMetadata"),
@@ -280,7 +282,9 @@ def check_members(
     )
 
 
-def _from_wire(wire: WireEvent, strict: bool, prefix: str = "") -> tuple[Event | None, list[FieldError]]:
+def _from_wire(
+    wire: WireEvent, strict: bool, prefix: str = ""
+) -> tuple[Event | None, list[FieldError]]:
     errors: list[FieldError] = []
     pt = wire.playerTime
     if isinstance(pt.ts, float) and not math.isfinite(pt.ts):
@@ -313,7 +317,9 @@ def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
     if pt is None:
         errors.append(FieldError(f"{prefix}.playerTime", "required"))
     elif not isinstance(pt, dict):
-        errors.append(FieldError(f"{prefix}.playerTime", f"expected an object, got {_json_type(pt)}"))
+        errors.append(
+            FieldError(f"{prefix}.playerTime", f"expected an object, got {_json_type(pt)}")
+        )
     else:
         for key in pt:
             if key not in ("playhead", "ts"):
@@ -324,20 +330,28 @@ def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
                 errors.append(FieldError(f"{prefix}.playerTime.{key}", "required"))
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 errors.append(
-                    FieldError(f"{prefix}.playerTime.{key}", f"expected {want}, got {_json_type(value)}")
+                    FieldError(
+                        f"{prefix}.playerTime.{key}", f"expected {want}, got {_json_type(value)}"
+                    )
                 )
     et = body.get("eventType")
     if et is None:
         errors.append(FieldError(f"{prefix}.eventType", "required"))
     elif et not in EVENT_TYPES:
         errors.append(
-            FieldError(f"{prefix}.eventType", f"unknown event type {et!r}" if isinstance(et, str)
-                       else f"expected a string, got {_json_type(et)}")
+            FieldError(
+                f"{prefix}.eventType",
+                f"unknown event type {et!r}"
+                if isinstance(et, str)
+                else f"expected a string, got {_json_type(et)}",
+            )
         )
     for key in ("params", "qoeData", "customMetadata"):
         value = body.get(key)
         if value is not None and not isinstance(value, dict):
-            errors.append(FieldError(f"{prefix}.{key}", f"expected an object, got {_json_type(value)}"))
+            errors.append(
+                FieldError(f"{prefix}.{key}", f"expected an object, got {_json_type(value)}")
+            )
     return errors
 
 

@@ -44,7 +44,9 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
     """The draft-04 JSON Schema of one event type (``KeyError`` for an unknown type)."""
     if event_type not in EVENT_TYPES:
         raise KeyError(event_type)
-    params: dict[str, Any] = {k: _param_schema(v) for k, v in EVENT_PARAMS.get(event_type, {}).items()}
+    params: dict[str, Any] = {
+        k: _param_schema(v) for k, v in EVENT_PARAMS.get(event_type, {}).items()
+    }
     params.update({k: _param_schema(v) for k, v in QOE_PARAMS.items()})
     if event_type == "statesUpdate":
         item = {
@@ -53,24 +55,31 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
             "required": ["media.state.name"],
             "additionalProperties": False,
         }
-        params["statesStart"] = {"type": "array", "items": item}
-        params["statesEnd"] = {"type": "array", "items": item}
+        params["statesStart"] = {"type": ["array", "null"], "items": item}
+        params["statesEnd"] = {"type": ["array", "null"], "items": item}
     lenient = () if strict else LENIENT_PARAMS.get(event_type, ())
     required = [k for k in REQUIRED_PARAMS.get(event_type, ()) if k not in lenient]
     params_schema: dict[str, Any] = {
-        "type": "object",
+        "type": ["object", "null"] if not required and event_type != "sessionStart" else "object",
         "properties": params,
         "additionalProperties": False,
     }
     if required:
         params_schema["required"] = required
+    for key in required:  # a JSON null counts as absent, so required keys take no null
+        params[key] = {**params[key], "type": params[key]["type"][0]}
     if event_type == "statesUpdate":
-        params_schema["anyOf"] = [{"required": ["statesStart"]}, {"required": ["statesEnd"]}]
+        params_schema["anyOf"] = [
+            {"required": [key], "properties": {key: {"type": "array"}}}
+            for key in ("statesStart", "statesEnd")
+        ]
     properties: dict[str, Any] = {
         "eventType": {"type": "string", "enum": [event_type]},
         "playerTime": {"$ref": "#/definitions/playerTime"},
         "params": params_schema,
         "qoeData": {"$ref": "#/definitions/qoeData"},
+        # customMetadata is only allowed where CUSTOM_METADATA_EVENTS says; null is always absent
+        "customMetadata": {"type": "null"},
     }
     top_required = ["eventType", "playerTime"]
     if event_type == "sessionStart" or required:
@@ -91,12 +100,12 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "qoeData": {
-                "type": "object",
+                "type": ["object", "null"],
                 "properties": {k: _param_schema(v) for k, v in QOE_PARAMS.items()},
                 "additionalProperties": False,
             },
             "customMetadata": {
-                "type": "object",
+                "type": ["object", "null"],
                 "patternProperties": {CUSTOM_METADATA_KEY_PATTERN: {"type": "string"}},
                 "additionalProperties": False,
             },

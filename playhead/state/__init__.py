@@ -19,17 +19,17 @@ class LiveSession:
     """One session's live state: its fold, arrival counter and lifecycle."""
 
     __slots__ = (
-        "session_id",
-        "sid",
-        "started_ms",
-        "fold",
-        "next_seq",
         "close_reason",
         "closed_ms",
         "evict_ms",
-        "refused",
+        "fold",
+        "next_seq",
         "pending",
         "refold_task",
+        "refused",
+        "session_id",
+        "sid",
+        "started_ms",
     )
 
     def __init__(self, session_id: int, sid: str, started_ms: int, fold: SessionFold) -> None:

@@ -75,9 +75,7 @@ class Storage(Protocol):
     def submit_events(self, session_id: int, events: list[StoredEvent]) -> asyncio.Future[None]:
         """Append events to a session's log."""
 
-    def submit_close(
-        self, session_id: int, reason: str, closed_ms: int
-    ) -> asyncio.Future[None]:
+    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
         """Mark a session closed (idempotent: an already closed session keeps its reason)."""
 
     def submit_refused(self, session_id: int) -> asyncio.Future[None]:
@@ -110,4 +108,6 @@ def open_storage(url: str, *, queue_size: int, batch_size: int, synchronous: str
         raise ConfigError(f"unsupported database URL {url!r}; give a SQLite file path")
     from playhead.storage.sqlite import SQLiteStorage
 
-    return SQLiteStorage(path, queue_size=queue_size, batch_size=batch_size, synchronous=synchronous)
+    return SQLiteStorage(
+        path, queue_size=queue_size, batch_size=batch_size, synchronous=synchronous
+    )

@@ -90,7 +90,9 @@ class SQLiteStorage:
         row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()
         self._next_id = int(row[0]) + 1
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="playhead-sqlite-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="playhead-sqlite-writer", daemon=True
+        )
         self._thread.start()
 
     async def stop(self) -> None:

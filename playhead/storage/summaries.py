@@ -31,7 +31,7 @@ def _int(value: Any) -> int | None:
 
 
 def summary_rows(summary: Summary) -> SummaryRows:
-    """Rows for ``session_summaries``, ``ad_summaries``, ``chapter_summaries``, ``state_summaries``."""
+    """Rows for the session, ad, chapter and state summary tables."""
     r: SessionReport = summary.report
     sd, qoe = r.session_details, r.qoe_data_details
     sid = summary.session_id
