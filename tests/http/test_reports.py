@@ -1,0 +1,71 @@
+"""GET /reports/sessions/{sid}: open, unknown, closed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import TS0, ev, open_session
+
+REPORT_KEYS = {"id", "state", "closeReason", "firstEventTs", "lastEventTs", "params", "customMetadata",
+               "sessionDetails", "qoeDataDetails", "ads", "chapters", "states", "diagnostics"}
+
+
+def post(client: Any, sid: str, body: Any) -> int:
+    return client.post(f"/api/v1/sessions/{sid}/events", content=json.dumps(body).encode()).status_code
+
+
+def test_open_session_report(client: Any) -> None:
+    sid = open_session(client, **{"media.name": "Film"})
+    assert post(client, sid, ev("play", TS0 + 1000, 0)) == 204
+    assert post(client, sid, ev("ping", TS0 + 11000, 10)) == 204
+    response = client.get(f"/reports/sessions/{sid}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    data = response.json()
+    assert set(data) == REPORT_KEYS
+    assert data["id"] == sid
+    assert data["state"] == "open"
+    assert data["closeReason"] is None
+    assert (data["firstEventTs"], data["lastEventTs"]) == (TS0, TS0 + 11000)
+    assert data["params"]["media.name"] == "Film"
+    details = data["sessionDetails"]
+    assert details["timePlayed"] == 10.0
+    assert details["isPlayed"] is True
+    assert details["secondsSinceLastCall"] == 0
+    assert data["qoeDataDetails"]["timeToStart"] == 1.0
+    assert (data["ads"], data["chapters"], data["states"], data["diagnostics"]) == ([], [], [], [])
+
+
+def test_unknown_sid_404(client: Any) -> None:
+    for sid in ("0" * 64, "nope"):
+        response = client.get(f"/reports/sessions/{sid}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"message": "Session not found.", "errors": []}
+
+
+def test_report_after_close(client: Any) -> None:
+    sid = open_session(client)
+    assert post(client, sid, ev("play", TS0 + 1000, 0)) == 204
+    assert post(client, sid, ev("sessionComplete", TS0 + 31000, 30)) == 204
+    assert post(client, sid, ev("sessionEnd", TS0 + 32000, 30)) == 204
+    data = client.get(f"/reports/sessions/{sid}").json()
+    assert (data["state"], data["closeReason"]) == ("closed", "sessionEnd")
+    assert data["sessionDetails"]["timePlayed"] == 30.0
+    assert data["sessionDetails"]["isCompleted"] is True
+    assert data["sessionDetails"]["secondsSinceLastCall"] == 0
+    assert data["lastEventTs"] == TS0 + 32000
+
+
+def test_report_after_restart(make_client: Any, tmp_path: Any) -> None:
+    db = str(tmp_path / "restart.db")
+    first = make_client(db=db)
+    sid = open_session(first)
+    assert post(first, sid, ev("play", TS0 + 1000, 0)) == 204
+    assert post(first, sid, ev("sessionEnd", TS0 + 5000, 4)) == 204
+    first.__exit__(None, None, None)
+    second = make_client(db=db)
+    data = second.get(f"/reports/sessions/{sid}").json()
+    assert (data["id"], data["state"], data["closeReason"]) == (sid, "closed", "sessionEnd")
+    assert data["sessionDetails"]["timePlayed"] == 4.0
