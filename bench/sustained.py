@@ -1,0 +1,77 @@
+"""Sustained load: wrk at 64 connections for 60 s, server RSS sampled every second.
+
+"Flat memory": RSS growth over the last 30 s under 5 %. Also reports events/s, latency and
+non-2xx of the whole run. Writes bench/results/sustained.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ServerProcess, verdict, write_result  # noqa: E402
+from ingest import make_pool, wrk  # noqa: E402
+
+TARGET_GROWTH = 0.05
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--sessions", type=int, default=5000)
+    args = ap.parse_args()
+    data = Path("/tmp") / f"bench-sustained-{os.getpid()}.lua"
+    samples: list[tuple[float, int]] = []
+    with ServerProcess("playhead") as srv:
+        make_pool(srv.port, args.sessions, data)
+        stop = threading.Event()
+
+        def sample() -> None:
+            t0 = time.monotonic()
+            while not stop.is_set():
+                try:
+                    samples.append((round(time.monotonic() - t0, 2), srv.rss_kib()))
+                except (OSError, RuntimeError):
+                    return
+                stop.wait(1.0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        run = wrk(srv.port, args.connections, args.duration, data)
+        stop.set()
+        sampler.join()
+    data.unlink(missing_ok=True)
+    rss = [kib for _, kib in samples]
+    half = max(1, len(rss) - 31)
+    growth_last30 = (rss[-1] - rss[half]) / rss[half] if len(rss) > 2 else float("nan")
+    growth_total = (rss[-1] - rss[0]) / rss[0] if rss else float("nan")
+    flat = growth_last30 < TARGET_GROWTH
+    ok = flat and run["non_2xx"] == 0 and run["socket_errors"] == 0
+    print(f"sustained {args.duration:.0f}s @ {args.connections} conns: {run['events_per_s']:.0f} ev/s, "
+          f"p99 {run['latency_ms']['p99']} ms, non-2xx {run['non_2xx']}; RSS {rss[0]} -> "
+          f"{rss[half]} -> {rss[-1]} KiB, last-30s growth {growth_last30 * 100:.2f} % "
+          f"(target < 5 %): {verdict(flat)}")
+    write_result("sustained", {
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "wrk": run,
+        "rss_kib_samples": samples,
+        "rss_kib_start": rss[0],
+        "rss_kib_end": rss[-1],
+        "growth_last_30s_pct": round(growth_last30 * 100, 2),
+        "growth_total_pct": round(growth_total * 100, 2),
+        "target_growth_pct": TARGET_GROWTH * 100,
+        "memory_flat": flat,
+        "pass": ok,
+    })
+
+
+if __name__ == "__main__":
+    main()
