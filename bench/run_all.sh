@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every benchmark once (about 12 minutes on 2 cores) and print the summary table.
+# Server pinned to CPU 0, clients to CPU 1 (BENCH_SERVER_CPU / BENCH_CLIENT_CPU to change).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PLAYHEAD_PYTHON:-/work/venv/bin/python}
+export PLAYHEAD_PYTHON=$PY
+status=0
+step() { echo; echo "######## $*"; "$@" || status=1; }
+step "$PY" bench/engine.py
+step bench/ingest_wrk.sh            # ingest.json + sustained.json
+step "$PY" bench/memory.py
+step "$PY" bench/durability.py
+step "$PY" bench/report_latency.py
+step "$PY" bench/startup.py
+echo
+"$PY" bench/summary.py
+exit $status
