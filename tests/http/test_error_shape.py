@@ -103,3 +103,16 @@ def test_invalid_event_changes_nothing(client: Any) -> None:
     report = client.get(f"/reports/sessions/{sid}").json()
     assert report["sessionDetails"]["isPlayed"] is False
     assert report["sessionDetails"]["timePlayed"] == 0.0
+
+
+@pytest.mark.parametrize("target", ["sessions", "events", "downloaded"])
+def test_invalid_utf8_is_400_not_500(client: Any, target: str) -> None:
+    """Rule 4: never a 500 for anything a client sent — invalid UTF-8 inside a JSON string."""
+    event = b'{"playerTime":{"playhead":0,"ts":1},"eventType":"play","params":{"\xff":1}}'
+    if target == "sessions":
+        url, data = "/api/v1/sessions", event
+    elif target == "events":
+        url, data = events_url(open_session(client)), event
+    else:
+        url, data = "/api/v1/downloaded", b"[" + json.dumps(start_body()).encode() + b"," + event + b"]"
+    assert_error(raw_post(client, url, data), 400, ["$"])

@@ -619,3 +619,18 @@ def test_batch_envelope_and_member_errors_all_named() -> None:
     """Rule 4 for batches: an envelope problem in one element must not hide the others'."""
     batch = [start_body() | {"extra": 1}, ev("play", TS0 + 1, 0, params={"bogus": 1})]
     assert sorted(paths_of(batch, batch=True)) == ["$[0].extra", '$[1].params["bogus"]']
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"playerTime":{"playhead":0,"ts":1},"eventType":"pl\x80ay"}',
+        b'{"playerTime":{"playhead":0,"ts":1},"eventType":"play","params":{"\xff":1}}',
+        b'{"playerTime":{"playhead":0,"ts":1},"eventType":"sessionStart","params":{"media.id":"\xc3"}}',
+    ],
+)
+def test_invalid_utf8_inside_json_is_invalid_body(raw: bytes) -> None:
+    errors = errors_of(raw, raw=True)
+    assert [e[0] for e in errors] == ["$"]
+    with pytest.raises(InvalidBody):
+        decode_batch(b"[" + raw + b"]")

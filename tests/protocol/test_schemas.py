@@ -68,7 +68,11 @@ def test_schema_params_match_tables(event_type: str) -> None:
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_custom_metadata_only_where_allowed(event_type: str) -> None:
     properties = event_schema(event_type)["definitions"][event_type]["properties"]
-    assert ("customMetadata" in properties) == (event_type in CUSTOM_METADATA_EVENTS)
+    if event_type in CUSTOM_METADATA_EVENTS:
+        assert properties["customMetadata"] == {"$ref": "#/definitions/customMetadata"}
+    else:
+        # absent, or only a JSON null (which the decoder treats as absent)
+        assert properties.get("customMetadata", {"type": "null"}) == {"type": "null"}
 
 
 def test_unknown_type_raises_key_error() -> None:
