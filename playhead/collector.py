@@ -179,7 +179,7 @@ class Collector:
             raise SessionClosed()
 
         seq = live.next_seq
-        written = self.storage.submit_events(live.session_id, [StoredEvent(seq, now, raw)])
+        written = self.storage.submit_event(live.session_id, seq, now, raw)
         live.next_seq = seq + 1
         if live.pending is not None:
             live.pending.append((event, seq, now))

@@ -26,8 +26,16 @@ def test_closed_session_is_evicted_then_answered_410_from_storage_and_counted(
     client = make_client(clock=clock, end_grace=1, sweep_interval=3600)
     collector = client.app.collector  # type: ignore[attr-defined]
     sid = open_session(client)
-    assert client.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code == 204
-    assert client.post(f"/api/v1/sessions/{sid}/events", json=ev("sessionEnd", TS0 + 9000, 8)).status_code == 204
+    assert (
+        client.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code
+        == 204
+    )
+    assert (
+        client.post(
+            f"/api/v1/sessions/{sid}/events", json=ev("sessionEnd", TS0 + 9000, 8)
+        ).status_code
+        == 204
+    )
     clock.advance(120)
     client.portal.call(collector.sweep)  # type: ignore[attr-defined]
     assert collector.store.get(sid) is None
@@ -47,25 +55,45 @@ def test_summaries_are_written_at_close_in_normalized_tables(
     sid = open_session(client, **{"media.id": "movie-7"})
     url = f"/api/v1/sessions/{sid}/events"
     pod = {"media.ad.podIndex": 1, "media.ad.podSecond": 0}
-    ad = {"media.ad.id": "ad-1", "media.ad.length": 5, "media.ad.podPosition": 1, "media.ad.playerName": "p"}
+    ad = {
+        "media.ad.id": "ad-1",
+        "media.ad.length": 5,
+        "media.ad.podPosition": 1,
+        "media.ad.playerName": "p",
+    }
     for body in (
         ev("adBreakStart", TS0, 0, params=pod),
         ev("adStart", TS0, 0, params=ad),
         ev("adComplete", TS0 + 5000, 0),
         ev("adBreakComplete", TS0 + 5000, 0),
         ev("play", TS0 + 5000, 0),
-        ev("chapterStart", TS0 + 5000, 0, params={"media.chapter.index": 1, "media.chapter.offset": 0,
-                                                  "media.chapter.length": 30}),
+        ev(
+            "chapterStart",
+            TS0 + 5000,
+            0,
+            params={
+                "media.chapter.index": 1,
+                "media.chapter.offset": 0,
+                "media.chapter.length": 30,
+            },
+        ),
         ev("stateStart", TS0 + 6000, 1, params={"media.state.name": "fullscreen"}),
         ev("sessionEnd", TS0 + 25000, 20),
     ):
         assert client.post(url, json=body).status_code == 204
     db = tmp_path / "playhead.db"
     client.get(f"/reports/sessions/{sid}")  # a read job runs after every earlier write
-    summary = rows(db, "SELECT final, media_id, time_played, total_time_played, ad_count FROM session_summaries")
+    summary = rows(
+        db,
+        "SELECT final, media_id, time_played, total_time_played, ad_count FROM session_summaries",
+    )
     assert summary == [(1, "movie-7", 20.0, 25.0, 1)]
-    assert rows(db, "SELECT ad_id, length, time_played, is_completed FROM ad_summaries") == [("ad-1", 5.0, 5.0, 1)]
-    assert rows(db, "SELECT chapter_index, time_played, is_completed FROM chapter_summaries") == [(1, 20.0, 0)]
+    assert rows(db, "SELECT ad_id, length, time_played, is_completed FROM ad_summaries") == [
+        ("ad-1", 5.0, 5.0, 1)
+    ]
+    assert rows(db, "SELECT chapter_index, time_played, is_completed FROM chapter_summaries") == [
+        (1, 20.0, 0)
+    ]
     assert rows(db, "SELECT name, count, time FROM state_summaries") == [("fullScreen", 1, 19.0)]
 
 
@@ -75,22 +103,34 @@ def test_open_sessions_survive_an_app_restart_with_their_state(
     db = str(tmp_path / "restart.db")
     first = make_client(db=db)
     sid = open_session(first)
-    assert first.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code == 204
-    assert first.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 11000, 10)).status_code == 204
+    assert (
+        first.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code == 204
+    )
+    assert (
+        first.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 11000, 10)).status_code
+        == 204
+    )
     first.__exit__(None, None, None)  # graceful stop: summaries of held sessions are stored
     assert rows(Path(db), "SELECT final, time_played FROM session_summaries") == [(0, 10.0)]
 
     second = make_client(db=db)
     live: LiveSession = second.app.collector.store.get(sid)  # type: ignore[attr-defined]
     assert live is not None and live.next_seq == 3
-    assert second.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 21000, 20)).status_code == 204
+    assert (
+        second.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 21000, 20)).status_code
+        == 204
+    )
     assert second.get(f"/reports/sessions/{sid}").json()["sessionDetails"]["timePlayed"] == 20.0
 
 
 def test_out_of_order_event_refolds_from_storage(client: TestClient) -> None:
     sid = open_session(client)
     url = f"/api/v1/sessions/{sid}/events"
-    for body in (ev("play", TS0 + 1000), ev("ping", TS0 + 21000, 20), ev("pauseStart", TS0 + 11000, 10)):
+    for body in (
+        ev("play", TS0 + 1000),
+        ev("ping", TS0 + 21000, 20),
+        ev("pauseStart", TS0 + 11000, 10),
+    ):
         assert client.post(url, json=body).status_code == 204
     details = client.get(f"/reports/sessions/{sid}").json()["sessionDetails"]
     # play 1 s → pause at 11 s (10 s played), paused until the ping at 21 s

@@ -30,7 +30,8 @@ def stored_bodies(db: Path) -> dict[str, list[dict[str, object]]]:
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute(
-            "SELECT s.sid, e.body FROM events e JOIN sessions s ON s.id = e.session_id ORDER BY e.id"
+            "SELECT s.sid, e.body FROM events e"
+            " JOIN sessions s ON s.id = e.session_id ORDER BY e.id"
         ).fetchall()
     finally:
         conn.close()
@@ -72,7 +73,9 @@ def test_sigkill_after_acknowledgements_loses_nothing(
     restarted = server_process(db=server.db)
     restarted.start()
     for sid in sids:
-        status, _ = post(restarted.url, f"/api/v1/sessions/{sid}/events", ev("ping", TS0 + 20_000, 19))
+        status, _ = post(
+            restarted.url, f"/api/v1/sessions/{sid}/events", ev("ping", TS0 + 20_000, 19)
+        )
         assert status == 204
     report = post_get_report(restarted.url, sids[0])
     assert report["state"] == "open"
@@ -113,8 +116,12 @@ def test_restart_keeps_closed_closed_and_applies_timeouts_that_fell_due(
     time.sleep(1.6)
     restarted = server_process("--idle-timeout", "1.5", db=db)
     restarted.start()
-    assert post(restarted.url, f"/api/v1/sessions/{ended}/events", ev("ping", TS0 + 9000, 8))[0] == 410
-    assert post(restarted.url, f"/api/v1/sessions/{idle}/events", ev("ping", TS0 + 9000, 8))[0] == 410
+    assert (
+        post(restarted.url, f"/api/v1/sessions/{ended}/events", ev("ping", TS0 + 9000, 8))[0] == 410
+    )
+    assert (
+        post(restarted.url, f"/api/v1/sessions/{idle}/events", ev("ping", TS0 + 9000, 8))[0] == 410
+    )
     report = post_get_report(restarted.url, idle)
     assert report["closeReason"] == "idle"
     assert report["sessionDetails"]["secondsSinceLastCall"] == 1.5  # type: ignore[index]

@@ -59,6 +59,7 @@ _any_decoder = msgspec.json.Decoder()
 _METADATA_KEY = re.compile(CUSTOM_METADATA_KEY_PATTERN)
 _ENVELOPE = ("playerTime", "eventType", "params", "qoeData", "customMetadata")
 _EMPTY: dict[str, Any] = {}
+_NO_ERRORS: list[FieldError] = []  # shared, never appended to
 
 
 def param_path(key: str, member: str = "params") -> str:
@@ -282,38 +283,69 @@ def check_members(
     )
 
 
+# Event types valid with no params at all: the common, bare events take a shortcut.
+_BARE_OK = frozenset(EVENT_TYPES) - set(REQUIRED_PARAMS) - {"sessionStart", "statesUpdate"}
+# playerTime.ts is epoch milliseconds; beyond ±2**53 it is no time (nor exact in JavaScript),
+# and it must fit the database's 64-bit integers
+TS_LIMIT = 2**53
+# msgspec reports bad UTF-8 inside strings as UnicodeDecodeError, not as DecodeError
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError)
+
+
+def _time_errors(ts: float, playhead: float, prefix: str) -> list[FieldError]:
+    """Range problems of ``playerTime`` (its types are already right)."""
+    errors = []
+    if not (-TS_LIMIT < ts < TS_LIMIT):
+        errors.append(FieldError(f"{prefix}.playerTime.ts", "out of range for epoch milliseconds"))
+    if not math.isfinite(playhead):
+        errors.append(FieldError(f"{prefix}.playerTime.playhead", "must be a finite number"))
+    return errors
+
+
 def _from_wire(
-    wire: WireEvent, strict: bool, prefix: str = ""
+    wire: WireEvent, strict: bool, prefix: str = "$"
 ) -> tuple[Event | None, list[FieldError]]:
-    errors: list[FieldError] = []
     pt = wire.playerTime
-    if isinstance(pt.ts, float) and not math.isfinite(pt.ts):
-        errors.append(FieldError(prefix + "$.playerTime.ts", "must be a finite number"))
-        return None, errors
+    ts, playhead = pt.ts, pt.playhead
+    if (
+        not wire.params
+        and wire.qoeData is None
+        and wire.customMetadata is None
+        and wire.eventType in _BARE_OK
+        and type(ts) is int
+        and -TS_LIMIT < ts < TS_LIMIT
+        and math.isfinite(playhead)
+    ):
+        return Event(wire.eventType, ts, playhead), _NO_ERRORS
+    errors = _time_errors(ts, playhead, prefix)
     event = check_members(
         wire.eventType,
-        int(pt.ts),
-        pt.playhead,
+        int(ts) if not errors else 0,
+        playhead,
         wire.params,
         wire.qoeData,
         wire.customMetadata,
         strict=strict,
         errors=errors,
     )
-    if prefix:
-        errors = [FieldError(prefix + e.path[1:], e.problem) for e in errors]
-    return event, errors
+    if prefix != "$":
+        errors = [
+            e if e.path.startswith(prefix) else FieldError(prefix + e.path[1:], e.problem)
+            for e in errors
+        ]
+    return (event if not errors else None), errors
 
 
-def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
-    """Check an untyped body's envelope by hand, naming every bad member (slow path)."""
-    errors: list[FieldError] = []
+def _item_errors(body: Any, prefix: str, strict: bool) -> list[FieldError]:
+    """Every problem of one untyped event body: its envelope, then its members (slow path)."""
     if not isinstance(body, dict):
         return [FieldError(prefix, f"expected an event object, got {_json_type(body)}")]
+    errors: list[FieldError] = []
     for key in body:
         if key not in _ENVELOPE:
             errors.append(FieldError(f"{prefix}.{key}", "unknown member"))
     pt = body.get("playerTime")
+    times: dict[str, float] = {}
     if pt is None:
         errors.append(FieldError(f"{prefix}.playerTime", "required"))
     elif not isinstance(pt, dict):
@@ -334,6 +366,10 @@ def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
                         f"{prefix}.playerTime.{key}", f"expected {want}, got {_json_type(value)}"
                     )
                 )
+            else:
+                times[key] = value
+        if len(times) == 2:
+            errors += _time_errors(times["ts"], times["playhead"], prefix)
     et = body.get("eventType")
     if et is None:
         errors.append(FieldError(f"{prefix}.eventType", "required"))
@@ -346,45 +382,46 @@ def _envelope_errors(body: Any, prefix: str = "$") -> list[FieldError]:
                 else f"expected a string, got {_json_type(et)}",
             )
         )
+    members_ok = True
     for key in ("params", "qoeData", "customMetadata"):
         value = body.get(key)
         if value is not None and not isinstance(value, dict):
+            members_ok = False
             errors.append(
                 FieldError(f"{prefix}.{key}", f"expected an object, got {_json_type(value)}")
             )
+    if members_ok and et in EVENT_TYPES:
+        # the members are checked even when the envelope failed, so every bad field is named
+        member_errors: list[FieldError] = []
+        check_members(
+            et,
+            0,
+            0.0,
+            body.get("params"),
+            body.get("qoeData"),
+            body.get("customMetadata"),
+            strict=strict,
+            errors=member_errors,
+        )
+        errors += [FieldError(prefix + e.path[1:], e.problem) for e in member_errors]
     return errors
 
 
-def _slow_path(raw: bytes, strict: bool) -> list[FieldError]:
-    """Every problem of a body the fast decoder refused (at least one is always returned)."""
-    try:
-        body = _any_decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        return [FieldError("$", f"malformed JSON: {exc}")]
-    errors = _envelope_errors(body)
-    if errors:
-        return errors
-    # The envelope is fine, so the members must be at fault.
-    member_errors: list[FieldError] = []
-    check_members(
-        body["eventType"],
-        int(body["playerTime"]["ts"]),
-        float(body["playerTime"]["playhead"]),
-        body.get("params"),
-        body.get("qoeData"),
-        body.get("customMetadata"),
-        strict=strict,
-        errors=member_errors,
-    )
-    return member_errors or [FieldError("$", "invalid event")]
+def _malformed(exc: Exception) -> InvalidBody:
+    return InvalidBody(errors=[FieldError("$", f"malformed JSON: {exc}")])
 
 
 def decode_event(raw: bytes, *, strict: bool = False) -> Event:
     """Decode and validate one event body; raise :class:`InvalidBody` naming every bad field."""
     try:
         wire = _event_decoder.decode(raw)
-    except msgspec.DecodeError:
-        raise InvalidBody(errors=_slow_path(raw, strict)) from None
+    except _UNDECODABLE:
+        try:
+            body = _any_decoder.decode(raw)
+        except _UNDECODABLE as exc:
+            raise _malformed(exc) from None
+        errors = _item_errors(body, "$", strict)
+        raise InvalidBody(errors=errors or [FieldError("$", "invalid event")]) from None
     event, errors = _from_wire(wire, strict)
     if event is None:
         raise InvalidBody(errors=errors)
@@ -395,16 +432,14 @@ def decode_batch(raw: bytes, *, strict: bool = False) -> list[Event]:
     """Decode a downloaded-content batch (a JSON array of events); all valid or InvalidBody."""
     try:
         wires = _batch_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except _UNDECODABLE:
         try:
             body = _any_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise InvalidBody(errors=[FieldError("$", f"malformed JSON: {exc}")]) from None
+        except _UNDECODABLE as exc:
+            raise _malformed(exc) from None
         if not isinstance(body, list):
             raise InvalidBody(errors=[FieldError("$", "expected an array of events")]) from None
-        errors: list[FieldError] = []
-        for i, item in enumerate(body):
-            errors += _envelope_errors(item, f"$[{i}]")
+        errors = [e for i, item in enumerate(body) for e in _item_errors(item, f"$[{i}]", strict)]
         raise InvalidBody(errors=errors or [FieldError("$", "invalid batch")]) from None
     events: list[Event] = []
     all_errors: list[FieldError] = []

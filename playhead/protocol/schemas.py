@@ -19,6 +19,7 @@ from playhead.protocol.constants import (
     REQUIRED_PARAMS,
     ParamType,
 )
+from playhead.protocol.decode import TS_LIMIT
 
 _NUMBER = {"type": "number"}
 
@@ -95,7 +96,10 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
         "definitions": {
             "playerTime": {
                 "type": "object",
-                "properties": {"playhead": _NUMBER, "ts": _NUMBER},
+                "properties": {
+                    "playhead": _NUMBER,
+                    "ts": {"type": "number", "minimum": 1 - TS_LIMIT, "maximum": TS_LIMIT - 1},
+                },
                 "required": ["playhead", "ts"],
                 "additionalProperties": False,
             },
@@ -106,7 +110,9 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
             },
             "customMetadata": {
                 "type": ["object", "null"],
-                "patternProperties": {CUSTOM_METADATA_KEY_PATTERN: {"type": "string"}},
+                # "(?!\n)": Python's "$" also matches before a final newline, ECMA's does not;
+                # with it, both regex dialects refuse "key\n" as the decoder does
+                "patternProperties": {CUSTOM_METADATA_KEY_PATTERN + "(?!\n)": {"type": "string"}},
                 "additionalProperties": False,
             },
             event_type: {

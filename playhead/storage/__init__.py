@@ -72,8 +72,10 @@ class Storage(Protocol):
     ) -> asyncio.Future[None]:
         """Store a new session with its first events (and its close), all in one transaction."""
 
-    def submit_events(self, session_id: int, events: list[StoredEvent]) -> asyncio.Future[None]:
-        """Append events to a session's log."""
+    def submit_event(
+        self, session_id: int, seq: int, received_ms: int, body: bytes
+    ) -> asyncio.Future[None]:
+        """Append one event to a session's log."""
 
     def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
         """Mark a session closed (idempotent: an already closed session keeps its reason)."""

@@ -1,20 +1,23 @@
 """SQLite storage: one writer thread, WAL, group commit, bounded queue.
 
-Every write is a small job put on one bounded queue. The writer thread takes every job waiting
-(up to ``batch_size``), runs them in one transaction, commits, and only then completes their
-futures on the event loop — so a request is answered after its event is on disk, and a burst of
-requests costs one commit, not one each (group commit). Reads that must see every earlier write
-(a session's events for a re-fold) run as jobs on the same thread, after the writes queued before
-them. When the queue is full, ``submit_*`` raises :class:`~playhead.errors.Overloaded` (503).
+Every write is a small job appended to the *open batch*; all writes of one batch share one
+future. The writer thread takes a whole batch (at most ``batch_size`` jobs), runs it in one
+transaction, commits, and only then completes the batch's future on the event loop — so a
+request is answered after its event is on disk, and a burst of requests costs one commit and
+one wake-up of the loop, not one each (group commit). Reads that must see every earlier write
+(a session's events for a re-fold) are jobs too, run right after their batch commits, each with
+its own future. When more than ``queue_size`` jobs wait, ``submit_*`` raises
+:class:`~playhead.errors.Overloaded` (503); lifecycle bookkeeping (closes, refusals, summaries,
+reads) is never refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,9 +49,19 @@ _SUMMARY_CLEAR = tuple(
     for table in ("ad_summaries", "chapter_summaries", "state_summaries")
 )
 _SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
-_STOP = object()
 
-Job = tuple[int, Any, "asyncio.Future[Any]"]
+# (kind, payload, own future): only reads have their own future, writes share their batch's
+Job = tuple[int, Any, "asyncio.Future[Any] | None"]
+
+
+class _Batch:
+    """Jobs committed together, and the one future their writers await."""
+
+    __slots__ = ("future", "jobs")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.jobs: list[Job] = []
 
 
 def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -72,8 +85,14 @@ class SQLiteStorage:
 
     def __init__(self, path: str, *, queue_size: int, batch_size: int, synchronous: str) -> None:
         self.path = path
-        self._queue: queue.Queue[Job | object] = queue.Queue(maxsize=queue_size)
+        self._max_queued = queue_size
         self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._sealed: deque[_Batch] = deque()
+        self._open: _Batch | None = None
+        self._queued = 0
+        self._stopping = False
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._thread: threading.Thread | None = None
@@ -99,7 +118,8 @@ class SQLiteStorage:
         """Commit everything queued, then stop the writer and close the database."""
         if self._thread is None:
             return
-        self._queue.put(_STOP)
+        self._stopping = True
+        self._wake.set()
         await asyncio.to_thread(self._thread.join)
         self._thread = None
         if self._conn is not None:
@@ -113,23 +133,29 @@ class SQLiteStorage:
         return value
 
     def queue_depth(self) -> int:
-        """Jobs submitted and not yet committed."""
-        return self._queue.qsize()
+        """Jobs submitted and not yet taken by the writer."""
+        return self._queued
 
     # ------------------------------------------------------------------ writes
     def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
-        assert self._loop is not None, "storage not started"
-        future: asyncio.Future[Any] = self._loop.create_future()
-        job = (kind, payload, future)
-        if force:
-            # lifecycle bookkeeping must never be dropped: wait for room instead of refusing
-            self._queue.put(job)
-        else:
-            try:
-                self._queue.put_nowait(job)
-            except queue.Full:
-                raise Overloaded() from None
-        return future
+        """Add a job to the open batch; returns the future that completes after its commit."""
+        loop = self._loop
+        assert loop is not None, "storage not started"
+        own = loop.create_future() if kind == _READ else None
+        with self._lock:
+            if self._queued >= self._max_queued and not force:
+                raise Overloaded()
+            batch = self._open
+            if batch is None:
+                batch = self._open = _Batch(loop.create_future())
+            batch.jobs.append((kind, payload, own))
+            self._queued += 1
+            if len(batch.jobs) >= self._batch_size:
+                self._sealed.append(batch)
+                self._open = None
+        if not self._wake.is_set():
+            self._wake.set()
+        return own if own is not None else batch.future
 
     def submit_session(
         self,
@@ -148,10 +174,11 @@ class SQLiteStorage:
         closing = None if close is None else (close[0], close[1], session_id)
         return self._submit(_SESSION, (row, rows, closing))
 
-    def submit_events(self, session_id: int, events: list[StoredEvent]) -> asyncio.Future[None]:
-        """Append events to a session's log."""
-        rows = [(session_id, e.seq, e.received_ms, e.body) for e in events]
-        return self._submit(_EVENTS, rows)
+    def submit_event(
+        self, session_id: int, seq: int, received_ms: int, body: bytes
+    ) -> asyncio.Future[None]:
+        """Append one event to a session's log."""
+        return self._submit(_EVENTS, (session_id, seq, received_ms, body))
 
     def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
         """Mark a session closed; a session already closed keeps its first reason."""
@@ -227,36 +254,39 @@ class SQLiteStorage:
             yield by_id[current], events
 
     # ------------------------------------------------------------------ writer thread
+    def _take(self) -> _Batch | None:
+        """The oldest batch waiting, or ``None``."""
+        with self._lock:
+            if self._sealed:
+                batch = self._sealed.popleft()
+            elif self._open is not None:
+                batch, self._open = self._open, None
+            else:
+                return None
+            self._queued -= len(batch.jobs)
+            return batch
+
     def _run(self) -> None:
         assert self._conn is not None and self._loop is not None
-        conn, loop, q = self._conn, self._loop, self._queue
-        stopping = False
-        while not stopping:
-            first = q.get()
-            jobs: list[Job] = []
-            if first is _STOP:
-                stopping = True
-            else:
-                jobs.append(first)  # type: ignore[arg-type]
-            while len(jobs) < self._batch_size:
-                try:
-                    item = q.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                jobs.append(item)  # type: ignore[arg-type]
-            if jobs:
-                results = self._execute(conn, jobs)
-                loop.call_soon_threadsafe(_complete, results)
+        conn, loop = self._conn, self._loop
+        while True:
+            self._wake.wait()
+            # cleared before taking: a job added from now on sets it again
+            self._wake.clear()
+            while (batch := self._take()) is not None:
+                error, reads = self._execute(conn, batch.jobs)
+                loop.call_soon_threadsafe(_complete, batch.future, error, reads)
+            if self._stopping and self._queued == 0:
+                return
 
-    def _execute(self, conn: sqlite3.Connection, jobs: list[Job]) -> list[tuple[Job, Any, Any]]:
-        """Run a batch of jobs in one transaction; returns (job, result, error) for each."""
+    def _execute(
+        self, conn: sqlite3.Connection, jobs: list[Job]
+    ) -> tuple[BaseException | None, list[tuple[asyncio.Future[Any], Any, Any]]]:
+        """Run a batch in one transaction; returns the write error and each read's outcome."""
         by_kind: dict[int, list[Job]] = {}
         for job in jobs:
             by_kind.setdefault(job[0], []).append(job)
-        outcome: list[tuple[Job, Any, Any]] = []
+        error: BaseException | None = None
         try:
             conn.execute("BEGIN")
             for kind in (_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY):
@@ -269,29 +299,24 @@ class SQLiteStorage:
                     closes = [j[1][2] for j in group if j[1][2] is not None]
                     if closes:
                         conn.executemany(_SQL[_CLOSE], closes)
-                elif kind == _EVENTS:
-                    conn.executemany(_SQL[kind], [row for j in group for row in j[1]])
                 elif kind == _SUMMARY:
                     _write_summaries(conn, [summary_rows(j[1]) for j in group])
                 else:
                     conn.executemany(_SQL[kind], [j[1] for j in group])
             conn.execute("COMMIT")
-            write_error = None
         except Exception as exc:  # pragma: no cover - disk full, I/O error
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            write_error = exc
-        for job in jobs:
-            if job[0] == _READ:
-                continue
-            outcome.append((job, None, write_error))
+            error = exc
         # reads run after the commit so they see every write queued before them
-        for job in by_kind.get(_READ, ()):
+        reads: list[tuple[asyncio.Future[Any], Any, Any]] = []
+        for _, fn, future in by_kind.get(_READ, ()):
+            assert future is not None
             try:
-                outcome.append((job, job[1](conn), None))
+                reads.append((future, fn(conn), None))
             except Exception as exc:  # pragma: no cover - defensive
-                outcome.append((job, None, exc))
-        return outcome
+                reads.append((future, None, exc))
+        return error, reads
 
 
 def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
@@ -306,13 +331,21 @@ def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
     conn.executemany(_SUMMARY_SQL[3], [s for r in latest for s in r.states])
 
 
-def _complete(results: list[tuple[Job, Any, Any]]) -> None:
-    """Complete the futures of a committed batch (runs on the event loop)."""
-    for job, result, error in results:
-        future = job[2]
-        if future.done():
-            continue
+def _complete(
+    future: asyncio.Future[None],
+    error: BaseException | None,
+    reads: list[tuple[asyncio.Future[Any], Any, Any]],
+) -> None:
+    """Complete a committed batch's future and its reads' futures (runs on the event loop)."""
+    if not future.done():
         if error is not None:
             future.set_exception(error)
         else:
-            future.set_result(result)
+            future.set_result(None)
+    for read, result, read_error in reads:
+        if read.done():
+            continue
+        if read_error is not None:
+            read.set_exception(read_error)
+        else:
+            read.set_result(result)

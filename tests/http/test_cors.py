@@ -24,14 +24,23 @@ def post(client: Any, url: str, body: Any) -> Any:
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/sessions", "/api/v1/sessions/" + "a" * 64 + "/events", "/api/v1/downloaded",
-     "/api/v1/schemas/sessionStart", "/api/v1/schemas/nope", "/api/v1/sessions/bad/events"],
+    [
+        "/api/v1/sessions",
+        "/api/v1/sessions/" + "a" * 64 + "/events",
+        "/api/v1/downloaded",
+        "/api/v1/schemas/sessionStart",
+        "/api/v1/schemas/nope",
+        "/api/v1/sessions/bad/events",
+    ],
 )
 def test_preflight_204(pclient: Any, prefix: str, path: str) -> None:
     response = pclient.options(
         prefix + path,
-        headers={"Origin": "https://player.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": "https://player.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert response.status_code == 204
     assert response.content == b""
@@ -52,11 +61,16 @@ def test_cors_on_every_status(pclient: Any, clock: FakeClock, prefix: str) -> No
         405: pclient.get(f"{prefix}/api/v1/sessions"),
         200: pclient.get(f"{prefix}/api/v1/schemas/play"),
     }
-    assert post(pclient, events_url(sid, prefix), ev("sessionEnd", TS0 + 2000, 1)).status_code == 204
+    assert (
+        post(pclient, events_url(sid, prefix), ev("sessionEnd", TS0 + 2000, 1)).status_code == 204
+    )
     clock.advance(5)
     responses[410] = post(pclient, events_url(sid, prefix), ev("ping", TS0 + 1500, 1))
-    downloaded = post(pclient, f"{prefix}/api/v1/downloaded",
-                      [start_body(), ev("play", TS0 + 1, 0), ev("sessionEnd", TS0 + 9, 8)])
+    downloaded = post(
+        pclient,
+        f"{prefix}/api/v1/downloaded",
+        [start_body(), ev("play", TS0 + 1, 0), ev("sessionEnd", TS0 + 9, 8)],
+    )
     responses[201] = downloaded
     for status, response in responses.items():
         assert response.status_code == status, (status, response.text)

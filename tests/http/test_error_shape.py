@@ -25,13 +25,21 @@ def post(client: Any, url: str, body: Any) -> Any:
         (b"{not json", ["$"]),
         (b"", ["$"]),
         (json.dumps(ev("play", TS0, 0) | {"extra": 1}).encode(), ["$.extra"]),
-        (json.dumps(ev("play", TS0, 0, params={"media.bogus": 1})).encode(), ['$.params["media.bogus"]']),
+        (
+            json.dumps(ev("play", TS0, 0, params={"media.bogus": 1})).encode(),
+            ['$.params["media.bogus"]'],
+        ),
         (json.dumps(ev("play", TS0, "0")).encode(), ["$.playerTime.playhead"]),
         (json.dumps(ev("pause", TS0, 0)).encode(), ["$.eventType"]),
         (json.dumps({"eventType": "play"}).encode(), ["$.playerTime"]),
-        (json.dumps({"eventType": "play", "playerTime": {"ts": TS0}}).encode(), ["$.playerTime.playhead"]),
-        (json.dumps(ev("play", TS0, 0, qoeData={"media.qoe.bitrate": "hi"})).encode(),
-         ['$.qoeData["media.qoe.bitrate"]']),
+        (
+            json.dumps({"eventType": "play", "playerTime": {"ts": TS0}}).encode(),
+            ["$.playerTime.playhead"],
+        ),
+        (
+            json.dumps(ev("play", TS0, 0, qoeData={"media.qoe.bitrate": "hi"})).encode(),
+            ['$.qoeData["media.qoe.bitrate"]'],
+        ),
         (json.dumps(ev("play", TS0, 0, customMetadata={"a": "b"})).encode(), ["$.customMetadata"]),
     ],
 )
@@ -45,33 +53,51 @@ def test_400_shapes(client: Any, target: str, data: bytes, paths: list[str]) -> 
 
 
 def test_wrong_session_param_type(client: Any) -> None:
-    body = assert_error(post(client, "/api/v1/sessions", start_body(**{"media.length": "60"})), 400,
-                        ['$.params["media.length"]'])
+    body = assert_error(
+        post(client, "/api/v1/sessions", start_body(**{"media.length": "60"})),
+        400,
+        ['$.params["media.length"]'],
+    )
     assert body["errors"][0]["problem"] == "expected a number, got a string"
 
 
 def test_several_fields_all_named(client: Any) -> None:
     body = start_body(**{"media.length": "60", "analytics.enableSSL": "false", "media.id": None})
     body["params"]["media.bogus"] = 1
-    assert_error(post(client, "/api/v1/sessions", body), 400, [
-        '$.params["media.length"]', '$.params["analytics.enableSSL"]', '$.params["media.id"]',
-        '$.params["media.bogus"]'])
+    assert_error(
+        post(client, "/api/v1/sessions", body),
+        400,
+        [
+            '$.params["media.length"]',
+            '$.params["analytics.enableSSL"]',
+            '$.params["media.id"]',
+            '$.params["media.bogus"]',
+        ],
+    )
 
 
 def test_strict_server_names_lenient_keys(make_client: Any) -> None:
     client = make_client(strict=True)
     body = start_body(**{"media.channel": None, "visitor.marketingCloudOrgId": None})
-    assert_error(post(client, "/api/v1/sessions", body), 400,
-                 ['$.params["media.channel"]', '$.params["visitor.marketingCloudOrgId"]'])
+    assert_error(
+        post(client, "/api/v1/sessions", body),
+        400,
+        ['$.params["media.channel"]', '$.params["visitor.marketingCloudOrgId"]'],
+    )
     sid = open_session(client)
-    ad = ev("adStart", TS0 + 1, 0, params={"media.ad.id": "a", "media.ad.length": 5,
-                                          "media.ad.podPosition": 1})
+    ad = ev(
+        "adStart",
+        TS0 + 1,
+        0,
+        params={"media.ad.id": "a", "media.ad.length": 5, "media.ad.podPosition": 1},
+    )
     assert_error(post(client, events_url(sid), ad), 400, ['$.params["media.ad.playerName"]'])
 
 
 def test_lenient_server_accepts_missing_keys(client: Any) -> None:
-    response = post(client, "/api/v1/sessions", start_body(**{"media.channel": None,
-                                                             "media.playerName": None}))
+    response = post(
+        client, "/api/v1/sessions", start_body(**{"media.channel": None, "media.playerName": None})
+    )
     assert response.status_code == 201
 
 
@@ -98,7 +124,9 @@ def test_too_large_413(make_client: Any) -> None:
 
 def test_invalid_event_changes_nothing(client: Any) -> None:
     sid = open_session(client)
-    assert post(client, events_url(sid), ev("play", TS0 + 1000, 0, params={"x": 1})).status_code == 400
+    assert (
+        post(client, events_url(sid), ev("play", TS0 + 1000, 0, params={"x": 1})).status_code == 400
+    )
     assert post(client, events_url(sid), ev("ping", TS0 + 5000, 4)).status_code == 204
     report = client.get(f"/reports/sessions/{sid}").json()
     assert report["sessionDetails"]["isPlayed"] is False
@@ -114,5 +142,8 @@ def test_invalid_utf8_is_400_not_500(client: Any, target: str) -> None:
     elif target == "events":
         url, data = events_url(open_session(client)), event
     else:
-        url, data = "/api/v1/downloaded", b"[" + json.dumps(start_body()).encode() + b"," + event + b"]"
+        url, data = (
+            "/api/v1/downloaded",
+            b"[" + json.dumps(start_body()).encode() + b"," + event + b"]",
+        )
     assert_error(raw_post(client, url, data), 400, ["$"])

@@ -71,7 +71,9 @@ def test_session_start_on_events_endpoint_400(client: Any) -> None:
 
 @pytest.mark.parametrize("event_type", ["play", "ping", "sessionEnd"])
 def test_other_event_on_sessions_400(client: Any, event_type: str) -> None:
-    assert_error(post_json(client, "/api/v1/sessions", ev(event_type, TS0, 0)), 400, ["$.eventType"])
+    assert_error(
+        post_json(client, "/api/v1/sessions", ev(event_type, TS0, 0)), 400, ["$.eventType"]
+    )
 
 
 @pytest.mark.parametrize("sid", ["0" * 64, "ab" * 32, "xyz", "A" * 64, "0" * 63, "0" * 65])
@@ -230,12 +232,15 @@ def test_batch_body_limit_413(make_client: Any) -> None:
     [{"content-type": "application/x-www-form-urlencoded"}, {}, {"content-type": "text/plain"}],
 )
 def test_any_content_type_parsed_as_json(client: Any, headers: dict[str, str]) -> None:
-    response = client.post("/api/v1/sessions", content=json.dumps(start_body()).encode(), headers=headers)
+    response = client.post(
+        "/api/v1/sessions", content=json.dumps(start_body()).encode(), headers=headers
+    )
     assert response.status_code == 201
     assert response.request.headers.get("content-type") == headers.get("content-type")
     sid = LOCATION.fullmatch(response.headers["location"]).group(1)  # type: ignore[union-attr]
-    response = client.post(events_url(sid), content=json.dumps(ev("play", TS0 + 1, 0)).encode(),
-                           headers=headers)
+    response = client.post(
+        events_url(sid), content=json.dumps(ev("play", TS0 + 1, 0)).encode(), headers=headers
+    )
     assert response.status_code == 204
 
 
@@ -250,9 +255,10 @@ def _batch(downloaded: bool | None = True) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize(("path", "downloaded"), [("/api/v1/downloaded", None),
-                                                   ("/api/v1/downloaded", True),
-                                                   ("/api/v1/sessions", True)])
+@pytest.mark.parametrize(
+    ("path", "downloaded"),
+    [("/api/v1/downloaded", None), ("/api/v1/downloaded", True), ("/api/v1/sessions", True)],
+)
 def test_downloaded_batch_201(client: Any, path: str, downloaded: bool | None) -> None:
     response = post_json(client, path, _batch(downloaded))
     assert response.status_code == 201
@@ -271,12 +277,16 @@ def test_downloaded_batch_201(client: Any, path: str, downloaded: bool | None) -
 
 
 @pytest.mark.parametrize("downloaded", [None, False])
-def test_array_on_sessions_needs_downloaded_flag(make_client: Any, tmp_path: Path,
-                                                 downloaded: bool | None) -> None:
+def test_array_on_sessions_needs_downloaded_flag(
+    make_client: Any, tmp_path: Path, downloaded: bool | None
+) -> None:
     db = tmp_path / "flag.db"
     client = make_client(db=str(db))
-    assert_error(post_json(client, "/api/v1/sessions", _batch(downloaded)), 400,
-                 ['$[0].params["media.downloaded"]'])
+    assert_error(
+        post_json(client, "/api/v1/sessions", _batch(downloaded)),
+        400,
+        ['$[0].params["media.downloaded"]'],
+    )
     assert session_count(db) == 0
 
 
@@ -312,8 +322,11 @@ def test_batch_empty_and_object_400(client: Any) -> None:
 
 
 def test_live_session_with_downloaded_true_400(client: Any) -> None:
-    assert_error(post_json(client, "/api/v1/sessions", start_body(**{"media.downloaded": True})), 400,
-                 ['$.params["media.downloaded"]'])
+    assert_error(
+        post_json(client, "/api/v1/sessions", start_body(**{"media.downloaded": True})),
+        400,
+        ['$.params["media.downloaded"]'],
+    )
     response = post_json(client, "/api/v1/sessions", start_body(**{"media.downloaded": False}))
     assert response.status_code == 201
     sid = LOCATION.fullmatch(response.headers["location"]).group(1)  # type: ignore[union-attr]
@@ -331,7 +344,9 @@ def test_prefix_serves_both_and_location_is_unprefixed(make_client: Any) -> None
         assert match, response.headers["location"]
         sid = match.group(1)
         for other in ("/va", ""):
-            assert post_json(client, events_url(sid, other), ev("ping", TS0 + 1, 0)).status_code == 204
+            assert (
+                post_json(client, events_url(sid, other), ev("ping", TS0 + 1, 0)).status_code == 204
+            )
         batch = post_json(client, f"{root}/api/v1/downloaded", _batch())
         assert batch.status_code == 201
         assert LOCATION.fullmatch(batch.headers["location"])
@@ -370,8 +385,13 @@ def test_schema_unknown_404(client: Any, name: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/v1/sessions"), ("PUT", "/api/v1/sessions"), ("DELETE", "/api/v1/sessions"),
-     ("GET", "/api/v1/downloaded"), ("PATCH", "/api/v1/sessions/" + "0" * 64 + "/events")],
+    [
+        ("GET", "/api/v1/sessions"),
+        ("PUT", "/api/v1/sessions"),
+        ("DELETE", "/api/v1/sessions"),
+        ("GET", "/api/v1/downloaded"),
+        ("PATCH", "/api/v1/sessions/" + "0" * 64 + "/events"),
+    ],
 )
 def test_method_not_allowed_405(client: Any, method: str, path: str) -> None:
     assert_error(client.request(method, path), 405, [])
@@ -407,7 +427,9 @@ def test_storage_submit_raises_overloaded(tmp_path: Path, blocked_writer: Any) -
     hold, started, release = blocked_writer
 
     async def scenario() -> None:
-        storage = SQLiteStorage(str(tmp_path / "q.db"), queue_size=1, batch_size=10, synchronous="NORMAL")
+        storage = SQLiteStorage(
+            str(tmp_path / "q.db"), queue_size=1, batch_size=10, synchronous="NORMAL"
+        )
         await storage.start()
         try:
             held = asyncio.ensure_future(storage.query(hold))

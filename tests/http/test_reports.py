@@ -7,12 +7,27 @@ from typing import Any
 
 from conftest import TS0, ev, open_session
 
-REPORT_KEYS = {"id", "state", "closeReason", "firstEventTs", "lastEventTs", "params", "customMetadata",
-               "sessionDetails", "qoeDataDetails", "ads", "chapters", "states", "diagnostics"}
+REPORT_KEYS = {
+    "id",
+    "state",
+    "closeReason",
+    "firstEventTs",
+    "lastEventTs",
+    "params",
+    "customMetadata",
+    "sessionDetails",
+    "qoeDataDetails",
+    "ads",
+    "chapters",
+    "states",
+    "diagnostics",
+}
 
 
 def post(client: Any, sid: str, body: Any) -> int:
-    return client.post(f"/api/v1/sessions/{sid}/events", content=json.dumps(body).encode()).status_code
+    return client.post(
+        f"/api/v1/sessions/{sid}/events", content=json.dumps(body).encode()
+    ).status_code
 
 
 def test_open_session_report(client: Any) -> None:

@@ -29,7 +29,9 @@ def decode(body: Any, **kw: Any) -> Event:
     return decode_event(enc(body), **kw)
 
 
-def errors_of(body: Any, *, raw: bool = False, batch: bool = False, **kw: Any) -> list[tuple[str, str]]:
+def errors_of(
+    body: Any, *, raw: bool = False, batch: bool = False, **kw: Any
+) -> list[tuple[str, str]]:
     data = body if raw else enc(body)
     with pytest.raises(InvalidBody) as info:
         (decode_batch if batch else decode_event)(data, **kw)
@@ -56,7 +58,11 @@ MINIMAL_PARAMS: dict[str, dict[str, Any] | None] = {
         "media.ad.podPosition": 1,
         "media.ad.playerName": "p",
     },
-    "chapterStart": {"media.chapter.index": 1, "media.chapter.offset": 0, "media.chapter.length": 60},
+    "chapterStart": {
+        "media.chapter.index": 1,
+        "media.chapter.offset": 0,
+        "media.chapter.length": 60,
+    },
     "stateStart": {"media.state.name": "mute"},
     "stateEnd": {"media.state.name": "mute"},
     "statesUpdate": {"statesStart": [{"media.state.name": "mute"}]},
@@ -127,7 +133,10 @@ def test_states_update_lists() -> None:
         ({"statesStart": "mute"}, p("statesStart")),
         ({"statesStart": [{"name": "mute"}]}, p("statesStart") + "[0]"),
         ({"statesEnd": [{"media.state.name": ""}]}, p("statesEnd") + "[0]"),
-        ({"statesEnd": [{"media.state.name": "a"}, {"media.state.name": 3}]}, p("statesEnd") + "[1]"),
+        (
+            {"statesEnd": [{"media.state.name": "a"}, {"media.state.name": 3}]},
+            p("statesEnd") + "[1]",
+        ),
     ],
 )
 def test_states_update_invalid(params: dict[str, Any], path: str) -> None:
@@ -158,7 +167,9 @@ def test_unknown_params_key_is_named(event_type: str) -> None:
 def test_wrong_qoe_type_is_named(event_type: str) -> None:
     body = minimal(event_type)
     body["qoeData"] = {"media.qoe.bitrate": "fast"}
-    assert errors_of(body) == [(p("media.qoe.bitrate", "qoeData"), "expected a number, got a string")]
+    assert errors_of(body) == [
+        (p("media.qoe.bitrate", "qoeData"), "expected a number, got a string")
+    ]
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
@@ -175,8 +186,14 @@ REQUIRED_CASES = [(t, k) for t, keys in REQUIRED_PARAMS.items() for k in keys]
 def test_missing_required_param_is_named(event_type: str, key: str) -> None:
     body = minimal(event_type)
     del body["params"][key]
-    if key in ("analytics.trackingServer", "analytics.reportSuite", "visitor.marketingCloudOrgId",
-               "media.channel", "media.playerName", "media.ad.playerName"):
+    if key in (
+        "analytics.trackingServer",
+        "analytics.reportSuite",
+        "visitor.marketingCloudOrgId",
+        "media.channel",
+        "media.playerName",
+        "media.ad.playerName",
+    ):
         assert decode(body).type == event_type  # lenient (rule 5)
         assert errors_of(body, strict=True) == [(p(key), f"required for {event_type}")]
     else:
@@ -193,8 +210,10 @@ def test_required_param_of_wrong_type_is_named(event_type: str, key: str) -> Non
     assert errors_of(body) == [(p(key), f"expected {want}, got {got}")]
 
 
-@pytest.mark.parametrize("event_type", ["sessionStart", "adBreakStart", "adStart", "chapterStart",
-                                        "stateStart", "stateEnd"])
+@pytest.mark.parametrize(
+    "event_type",
+    ["sessionStart", "adBreakStart", "adStart", "chapterStart", "stateStart", "stateEnd"],
+)
 def test_missing_params_member_names_required_keys(event_type: str) -> None:
     body = minimal(event_type)
     del body["params"]
@@ -213,8 +232,13 @@ def test_unknown_top_level_member_is_named(event_type: str) -> None:
 
 # ---------------------------------------------------------------- every standard param
 def _good(kind: str) -> Any:
-    return {"string": "v", "number": 12.5, "integer": 3, "boolean": True,
-            "customerIDs": {"crm": {"id": "u1", "authState": 1}}}[kind]
+    return {
+        "string": "v",
+        "number": 12.5,
+        "integer": 3,
+        "boolean": True,
+        "customerIDs": {"crm": {"id": "u1", "authState": 1}},
+    }[kind]
 
 
 def _bad(kind: str) -> tuple[Any, str]:
@@ -262,8 +286,13 @@ def test_boolean_is_not_a_number() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [{"crm": "u1"}, {"crm": {"id": 1}}, {"crm": {"id": "u", "authState": "1"}},
-     {"crm": {"id": "u", "authState": True}}, {"crm": {"id": "u", "other": 1}}],
+    [
+        {"crm": "u1"},
+        {"crm": {"id": 1}},
+        {"crm": {"id": "u", "authState": "1"}},
+        {"crm": {"id": "u", "authState": True}},
+        {"crm": {"id": "u", "other": 1}},
+    ],
 )
 def test_customer_ids_entries_checked(value: Any) -> None:
     body = minimal("sessionStart")
@@ -319,19 +348,36 @@ def test_unknown_qoe_key_is_named() -> None:
 @pytest.mark.parametrize(
     ("members", "error_id", "source"),
     [
-        ({"qoeData": {"media.qoe.errorID": "E1", "media.qoe.errorSource": "player"}}, "E1", "player"),
-        ({"qoeData": {"media.qoe.errorID": "E1", "media.qoe.errorSource": "external"}}, "E1", "external"),
+        (
+            {"qoeData": {"media.qoe.errorID": "E1", "media.qoe.errorSource": "player"}},
+            "E1",
+            "player",
+        ),
+        (
+            {"qoeData": {"media.qoe.errorID": "E1", "media.qoe.errorSource": "external"}},
+            "E1",
+            "external",
+        ),
         ({"params": {"media.errorId": "E2", "media.errorSource": "external"}}, "E2", "external"),
         ({"params": {"media.errorId": "E2", "media.errorSource": "player"}}, "E2", "player"),
         ({"params": {"media.errorId": "E3", "media.errorSource": "cdn"}}, "E3", "player"),
-        ({"qoeData": {"media.qoe.errorID": "E4", "media.qoe.errorSource": "whatever"}}, "E4", "player"),
-        ({"params": {"media.qoe.errorID": "E5", "media.qoe.errorSource": "external"}}, "E5", "external"),
+        (
+            {"qoeData": {"media.qoe.errorID": "E4", "media.qoe.errorSource": "whatever"}},
+            "E4",
+            "player",
+        ),
+        (
+            {"params": {"media.qoe.errorID": "E5", "media.qoe.errorSource": "external"}},
+            "E5",
+            "external",
+        ),
         ({"params": {"media.errorSource": "external"}}, None, "external"),
         ({"params": {"media.errorId": "E6"}}, "E6", None),
     ],
 )
-def test_error_id_and_source_variants(members: dict[str, Any], error_id: str | None,
-                                      source: str | None) -> None:
+def test_error_id_and_source_variants(
+    members: dict[str, Any], error_id: str | None, source: str | None
+) -> None:
     event = decode(ev("error", TS0, 2, **members))
     assert (event.error_id, event.error_source) == (error_id, source)
 
@@ -341,7 +387,9 @@ def test_error_params_are_not_allowed_on_other_events() -> None:
 
 
 def test_error_ids_dropped_on_non_error_events() -> None:
-    event = decode(ev("ping", TS0, 1, qoeData={"media.qoe.errorID": "E", "media.qoe.errorSource": "x"}))
+    event = decode(
+        ev("ping", TS0, 1, qoeData={"media.qoe.errorID": "E", "media.qoe.errorSource": "x"})
+    )
     assert (event.error_id, event.error_source) == (None, None)
 
 
@@ -360,15 +408,20 @@ def test_pod_index_zero_is_accepted() -> None:
 
 @pytest.mark.parametrize("content_type", ["vod", "VOD", "VoD", "Live", "linear", "podcast", "aod"])
 def test_content_type_in_any_case(content_type: str) -> None:
-    assert decode(start_body(**{"media.contentType": content_type})).params[
-        "media.contentType"
-    ] == content_type
+    assert (
+        decode(start_body(**{"media.contentType": content_type})).params["media.contentType"]
+        == content_type
+    )
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("media.ad.podIndex", 2.0), ("media.ad.podIndex", 2), ("media.ad.podSecond", 30),
-     ("media.ad.podSecond", 30.25)],
+    [
+        ("media.ad.podIndex", 2.0),
+        ("media.ad.podIndex", 2),
+        ("media.ad.podSecond", 30),
+        ("media.ad.podSecond", 30.25),
+    ],
 )
 def test_numbers_where_integer_or_number(key: str, value: float) -> None:
     body = minimal("adBreakStart")
@@ -377,7 +430,9 @@ def test_numbers_where_integer_or_number(key: str, value: float) -> None:
 
 
 def test_float_qoe_integer_accepted() -> None:
-    assert decode(ev("ping", TS0, 1, qoeData={"media.qoe.bitrate": 1500.5})).qoe == Qoe(bitrate=1500.5)
+    assert decode(ev("ping", TS0, 1, qoeData={"media.qoe.bitrate": 1500.5})).qoe == Qoe(
+        bitrate=1500.5
+    )
 
 
 def test_float_and_integer_player_time() -> None:
@@ -396,9 +451,14 @@ def test_empty_params_on_any_event(event_type: str) -> None:
 
 @pytest.mark.parametrize(
     ("event_type", "key"),
-    [("sessionStart", "media.name"), ("sessionStart", "media.resume"),
-     ("sessionStart", "visitor.customerIDs"), ("adStart", "media.ad.name"),
-     ("adBreakStart", "media.ad.podFriendlyName"), ("chapterStart", "media.chapter.friendlyName")],
+    [
+        ("sessionStart", "media.name"),
+        ("sessionStart", "media.resume"),
+        ("sessionStart", "visitor.customerIDs"),
+        ("adStart", "media.ad.name"),
+        ("adBreakStart", "media.ad.podFriendlyName"),
+        ("chapterStart", "media.chapter.friendlyName"),
+    ],
 )
 def test_null_optional_key_counts_as_absent(event_type: str, key: str) -> None:
     body = minimal(event_type)
@@ -414,8 +474,9 @@ def test_null_qoe_key_counts_as_absent() -> None:
 
 
 def test_null_required_key_is_missing() -> None:
-    assert errors_of(start_body(**{"media.id": None}) | {
-        "params": {**START_PARAMS, "media.id": None}}) == [(p("media.id"), "required for sessionStart")]
+    assert errors_of(
+        start_body(**{"media.id": None}) | {"params": {**START_PARAMS, "media.id": None}}
+    ) == [(p("media.id"), "required for sessionStart")]
 
 
 @pytest.mark.parametrize("event_type", ["sessionStart", "adStart", "chapterStart"])
@@ -442,15 +503,21 @@ def test_custom_metadata_key_pattern(key: str) -> None:
     assert errors_of(body) == [(p(key, "customMetadata"), "key must match ^[a-zA-Z0-9_.]+$")]
 
 
-@pytest.mark.parametrize(("value", "got"), [(1, "a number"), (True, "a boolean"), ([], "an array"),
-                                            ({}, "an object")])
+@pytest.mark.parametrize(
+    ("value", "got"), [(1, "a number"), (True, "a boolean"), ([], "an array"), ({}, "an object")]
+)
 def test_custom_metadata_values_are_strings(value: Any, got: str) -> None:
     body = start_body() | {"customMetadata": {"k": value}}
     assert errors_of(body) == [(p("k", "customMetadata"), f"expected a string, got {got}")]
 
 
-LENIENT = ["analytics.trackingServer", "analytics.reportSuite", "visitor.marketingCloudOrgId",
-           "media.channel", "media.playerName"]
+LENIENT = [
+    "analytics.trackingServer",
+    "analytics.reportSuite",
+    "visitor.marketingCloudOrgId",
+    "media.channel",
+    "media.playerName",
+]
 
 
 @pytest.mark.parametrize("key", LENIENT)
@@ -465,14 +532,22 @@ def test_lenient_session_keys(key: str) -> None:
 
 def test_all_lenient_session_keys_missing_at_once() -> None:
     body = start_body(**{k: None for k in LENIENT})
-    assert decode(body).params == {"media.id": "test-1", "media.length": 120, "media.contentType": "VOD"}
+    assert decode(body).params == {
+        "media.id": "test-1",
+        "media.length": 120,
+        "media.contentType": "VOD",
+    }
     assert sorted(paths_of(body, strict=True)) == sorted(p(k) for k in LENIENT)
 
 
 def test_lenient_ad_player_name() -> None:
     body = minimal("adStart")
     del body["params"]["media.ad.playerName"]
-    assert decode(body).params == {"media.ad.id": "ad-1", "media.ad.length": 15, "media.ad.podPosition": 1}
+    assert decode(body).params == {
+        "media.ad.id": "ad-1",
+        "media.ad.length": 15,
+        "media.ad.podPosition": 1,
+    }
     assert errors_of(body, strict=True) == [(p("media.ad.playerName"), "required for adStart")]
 
 
@@ -500,8 +575,13 @@ def test_malformed_json_is_one_error_at_root(raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "got"),
-    [(b"[]", "an array"), (b"1", "a number"), (b'"x"', "a string"), (b"null", "null"),
-     (b"true", "a boolean")],
+    [
+        (b"[]", "an array"),
+        (b"1", "a number"),
+        (b'"x"', "a string"),
+        (b"null", "null"),
+        (b"true", "a boolean"),
+    ],
 )
 def test_non_object_body(raw: bytes, got: str) -> None:
     assert errors_of(raw, raw=True) == [("$", f"expected an event object, got {got}")]
@@ -513,20 +593,35 @@ def test_non_object_body(raw: bytes, got: str) -> None:
         ({"eventType": "play"}, [("$.playerTime", "required")]),
         ({"playerTime": {"playhead": 0}, "eventType": "play"}, [("$.playerTime.ts", "required")]),
         ({"playerTime": {"ts": 1}, "eventType": "play"}, [("$.playerTime.playhead", "required")]),
-        ({"playerTime": {"ts": 1, "playhead": 0, "x": 1}, "eventType": "play"},
-         [("$.playerTime.x", "unknown member")]),
-        ({"playerTime": [], "eventType": "play"}, [("$.playerTime", "expected an object, got an array")]),
-        ({"playerTime": {"ts": "1", "playhead": 0}, "eventType": "play"},
-         [("$.playerTime.ts", "expected an integer, got a string")]),
+        (
+            {"playerTime": {"ts": 1, "playhead": 0, "x": 1}, "eventType": "play"},
+            [("$.playerTime.x", "unknown member")],
+        ),
+        (
+            {"playerTime": [], "eventType": "play"},
+            [("$.playerTime", "expected an object, got an array")],
+        ),
+        (
+            {"playerTime": {"ts": "1", "playhead": 0}, "eventType": "play"},
+            [("$.playerTime.ts", "expected an integer, got a string")],
+        ),
         ({"playerTime": {"ts": 1, "playhead": 0}}, [("$.eventType", "required")]),
-        ({"playerTime": {"ts": 1, "playhead": 0}, "eventType": "pause"},
-         [("$.eventType", "unknown event type 'pause'")]),
-        ({"playerTime": {"ts": 1, "playhead": 0}, "eventType": 3},
-         [("$.eventType", "expected a string, got a number")]),
-        ({"playerTime": {"ts": 1, "playhead": 0}, "eventType": "play", "params": []},
-         [("$.params", "expected an object, got an array")]),
-        ({"playerTime": {"ts": 1, "playhead": 0}, "eventType": "play", "qoeData": "x"},
-         [("$.qoeData", "expected an object, got a string")]),
+        (
+            {"playerTime": {"ts": 1, "playhead": 0}, "eventType": "pause"},
+            [("$.eventType", "unknown event type 'pause'")],
+        ),
+        (
+            {"playerTime": {"ts": 1, "playhead": 0}, "eventType": 3},
+            [("$.eventType", "expected a string, got a number")],
+        ),
+        (
+            {"playerTime": {"ts": 1, "playhead": 0}, "eventType": "play", "params": []},
+            [("$.params", "expected an object, got an array")],
+        ),
+        (
+            {"playerTime": {"ts": 1, "playhead": 0}, "eventType": "play", "qoeData": "x"},
+            [("$.qoeData", "expected an object, got a string")],
+        ),
     ],
 )
 def test_envelope_errors(body: dict[str, Any], expected: list[tuple[str, str]]) -> None:
@@ -545,10 +640,17 @@ def test_several_bad_params_all_named() -> None:
     body["params"]["bogus"] = 1
     body["qoeData"] = {"media.qoe.bitrate": "x"}
     body["customMetadata"] = {"bad key": "v", "n": 1}
-    assert sorted(paths_of(body)) == sorted([
-        p("media.length"), p("media.id"), p("analytics.enableSSL"), p("bogus"),
-        p("media.qoe.bitrate", "qoeData"), p("bad key", "customMetadata"), p("n", "customMetadata"),
-    ])
+    assert sorted(paths_of(body)) == sorted(
+        [
+            p("media.length"),
+            p("media.id"),
+            p("analytics.enableSSL"),
+            p("bogus"),
+            p("media.qoe.bitrate", "qoeData"),
+            p("bad key", "customMetadata"),
+            p("n", "customMetadata"),
+        ]
+    )
 
 
 def test_envelope_and_member_errors_all_named() -> None:
@@ -568,7 +670,9 @@ def test_number_out_of_range_is_400() -> None:
 def test_batch_decodes_in_order() -> None:
     events = decode_batch(enc([start_body(), ev("play", TS0 + 1, 0), ev("sessionEnd", TS0 + 9, 8)]))
     assert [(e.type, e.ts) for e in events] == [
-        ("sessionStart", TS0), ("play", TS0 + 1), ("sessionEnd", TS0 + 9)
+        ("sessionStart", TS0),
+        ("play", TS0 + 1),
+        ("sessionEnd", TS0 + 9),
     ]
 
 
@@ -583,14 +687,19 @@ def test_batch_decodes_in_order() -> None:
 def test_batch_root_errors(raw: bytes, expected: list[tuple[str, str]] | None) -> None:
     errors = errors_of(raw, raw=True, batch=True)
     if expected is None:
-        assert len(errors) == 1 and errors[0][0] == "$" and errors[0][1].startswith("malformed JSON")
+        assert (
+            len(errors) == 1 and errors[0][0] == "$" and errors[0][1].startswith("malformed JSON")
+        )
     else:
         assert errors == expected
 
 
 def test_batch_member_errors_carry_index_prefix() -> None:
-    batch = [start_body(**{"media.length": "x"}), ev("play", TS0 + 1, 0),
-             ev("ping", TS0 + 2, 1, params={"bogus": 1}, qoeData={"media.qoe.bitrate": "x"})]
+    batch = [
+        start_body(**{"media.length": "x"}),
+        ev("play", TS0 + 1, 0),
+        ev("ping", TS0 + 2, 1, params={"bogus": 1}, qoeData={"media.qoe.bitrate": "x"}),
+    ]
     assert errors_of(batch, batch=True) == [
         ('$[0].params["media.length"]', "expected a number, got a string"),
         ('$[2].params["bogus"]', "unknown parameter for ping"),

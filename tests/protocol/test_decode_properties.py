@@ -23,17 +23,36 @@ from playhead.protocol.constants import EVENT_TYPES
 from playhead.protocol.decode import decode_batch, decode_event
 from playhead.protocol.types import Event
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 KEYS = st.sampled_from(
-    ["playerTime", "eventType", "params", "qoeData", "customMetadata", "ts", "playhead",
-     "media.id", "media.length", "media.ad.podIndex", "media.state.name", "statesStart",
-     "media.qoe.bitrate", "media.qoe.errorSource", "media.errorSource", "x"]
+    [
+        "playerTime",
+        "eventType",
+        "params",
+        "qoeData",
+        "customMetadata",
+        "ts",
+        "playhead",
+        "media.id",
+        "media.length",
+        "media.ad.podIndex",
+        "media.state.name",
+        "statesStart",
+        "media.qoe.bitrate",
+        "media.qoe.errorSource",
+        "media.errorSource",
+        "x",
+    ]
 ) | st.text(max_size=8)
 SCALARS = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10)
     | st.sampled_from(EVENT_TYPES)
 )
 JSON = st.recursive(
@@ -53,7 +72,8 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(1, 3))):
         # pick a container inside the body, then remove, retype or add one member
         containers = [body] + [
-            body[k] for k in ("playerTime", "params", "qoeData", "customMetadata")
+            body[k]
+            for k in ("playerTime", "params", "qoeData", "customMetadata")
             if isinstance(body.get(k), dict)
         ]
         target = draw(st.sampled_from(containers))
@@ -116,7 +136,7 @@ def test_random_bytes(raw: bytes) -> None:
 def test_corrupted_valid_bytes(event_type: str, position: int, junk: bytes) -> None:
     raw = json.dumps(minimal(event_type)).encode()
     position %= len(raw)
-    check_decode(raw[:position] + junk + raw[position + len(junk):])
+    check_decode(raw[:position] + junk + raw[position + len(junk) :])
 
 
 def test_minimal_bodies_are_valid() -> None:
@@ -177,11 +197,17 @@ def test_http_events_never_5xx(app_client: TestClient, fuzz_sid: str, raw: bytes
 
 
 @SETTINGS
-@given(st.sampled_from([e for e in EVENT_TYPES if e != "sessionStart"]),
-       st.integers(-(10**14), 10**14), st.floats(-1e9, 1e9, allow_nan=False))
-def test_http_valid_events_in_any_order_never_5xx(app_client: TestClient, fuzz_sid: str,
-                                                  event_type: str, ts: int, playhead: float) -> None:
+@given(
+    st.sampled_from([e for e in EVENT_TYPES if e != "sessionStart"]),
+    st.integers(-(10**14), 10**14),
+    st.floats(-1e9, 1e9, allow_nan=False),
+)
+def test_http_valid_events_in_any_order_never_5xx(
+    app_client: TestClient, fuzz_sid: str, event_type: str, ts: int, playhead: float
+) -> None:
     body = minimal(event_type, ts=TS0 + ts, playhead=playhead)
-    response = app_client.post(f"/api/v1/sessions/{fuzz_sid}/events", content=json.dumps(body).encode())
+    response = app_client.post(
+        f"/api/v1/sessions/{fuzz_sid}/events", content=json.dumps(body).encode()
+    )
     assert response.status_code in (204, 410), response.text
     assert ev  # builders shared with the other suites

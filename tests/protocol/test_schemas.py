@@ -60,8 +60,12 @@ def test_schema_params_match_tables(event_type: str) -> None:
     assert set(params["properties"]) == expected
     assert params["additionalProperties"] is False
     lenient = LENIENT_PARAMS.get(event_type, ())
-    assert params.get("required", []) == [k for k in REQUIRED_PARAMS.get(event_type, ()) if k not in lenient]
-    strict = event_schema(event_type, strict=True)["definitions"][event_type]["properties"]["params"]
+    assert params.get("required", []) == [
+        k for k in REQUIRED_PARAMS.get(event_type, ()) if k not in lenient
+    ]
+    strict = event_schema(event_type, strict=True)["definitions"][event_type]["properties"][
+        "params"
+    ]
     assert strict.get("required", []) == list(REQUIRED_PARAMS.get(event_type, ()))
 
 
@@ -119,10 +123,14 @@ def _cases(event_type: str) -> list[tuple[str, dict[str, Any]]]:
         variant(f"wrong type {key}", lambda b, k=key, w=wrong: b["params"].update({k: w}))
     if event_type == "statesUpdate":
         variant("statesStart empty", lambda b: b["params"].update(statesStart=[]))
-        variant("statesStart null", lambda b: b["params"].update(
-            statesStart=None, statesEnd=[{"media.state.name": "x"}]))
-        variant("states item extra", lambda b: b["params"].update(
-            statesStart=[{"media.state.name": "x", "y": 1}]))
+        variant(
+            "statesStart null",
+            lambda b: b["params"].update(statesStart=None, statesEnd=[{"media.state.name": "x"}]),
+        )
+        variant(
+            "states item extra",
+            lambda b: b["params"].update(statesStart=[{"media.state.name": "x", "y": 1}]),
+        )
     return cases
 
 
@@ -132,7 +140,9 @@ AGREEMENT_IDS = [f"{t}-{name}" for t, name, _ in AGREEMENT_CASES]
 
 @pytest.mark.parametrize(("event_type", "name", "body"), AGREEMENT_CASES, ids=AGREEMENT_IDS)
 @pytest.mark.parametrize("strict", [False, True])
-def test_schema_and_decoder_agree(event_type: str, name: str, body: dict[str, Any], strict: bool) -> None:
+def test_schema_and_decoder_agree(
+    event_type: str, name: str, body: dict[str, Any], strict: bool
+) -> None:
     jsonschema = pytest.importorskip(
         "jsonschema", reason="jsonschema is not installed in the venv: agreement check skipped"
     )
@@ -146,8 +156,22 @@ def test_schema_and_decoder_agree(event_type: str, name: str, body: dict[str, An
 # A self-contained check of the same agreement for the draft-04 keywords the schemas use, so the
 # property is tested even where jsonschema is not installed.
 _KNOWN_KEYWORDS = {
-    "$schema", "id", "title", "type", "$ref", "definitions", "properties", "required",
-    "additionalProperties", "patternProperties", "items", "minLength", "anyOf", "enum",
+    "$schema",
+    "id",
+    "title",
+    "type",
+    "$ref",
+    "definitions",
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "items",
+    "minLength",
+    "anyOf",
+    "enum",
+    "minimum",
+    "maximum",
 }
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -176,7 +200,7 @@ def _keywords(schema: Any) -> set[str]:
     return found
 
 
-def _valid(schema: dict[str, Any], value: Any, root: dict[str, Any]) -> bool:  # noqa: C901
+def _valid(schema: dict[str, Any], value: Any, root: dict[str, Any]) -> bool:
     if "$ref" in schema:
         target = root["definitions"][schema["$ref"].rsplit("/", 1)[1]]
         if not _valid(target, value, root):
@@ -189,11 +213,16 @@ def _valid(schema: dict[str, Any], value: Any, root: dict[str, Any]) -> bool:  #
         return False
     if "minLength" in schema and isinstance(value, str) and len(value) < schema["minLength"]:
         return False
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and "minimum" in schema and value < schema["minimum"]:
+        return False
+    if number and "maximum" in schema and value > schema["maximum"]:
+        return False
     if "anyOf" in schema and not any(_valid(s, value, root) for s in schema["anyOf"]):
         return False
-    if isinstance(value, list) and "items" in schema:
-        if not all(_valid(schema["items"], v, root) for v in value):
-            return False
+    items = schema.get("items")
+    if isinstance(value, list) and items and not all(_valid(items, v, root) for v in value):
+        return False
     if isinstance(value, dict):
         if any(k not in value for k in schema.get("required", [])):
             return False
@@ -224,7 +253,9 @@ def test_schemas_use_only_known_keywords(event_type: str) -> None:
 
 
 @pytest.mark.parametrize(("event_type", "name", "body"), AGREEMENT_CASES, ids=AGREEMENT_IDS)
-def test_schema_and_decoder_agree_builtin_checker(event_type: str, name: str, body: dict[str, Any]) -> None:
+def test_schema_and_decoder_agree_builtin_checker(
+    event_type: str, name: str, body: dict[str, Any]
+) -> None:
     schema = event_schema(event_type)
     schema_ok = _valid(schema, body, schema)
     decoder_ok = accepted_by_decoder(body)

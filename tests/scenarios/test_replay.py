@@ -37,9 +37,17 @@ def mismatches(expected: Any, got: Any, path: str = "") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
             return [f"{path}: expected {len(expected)} items, got {got!r}"]
-        return [m for i, (a, b) in enumerate(zip(expected, got)) for m in mismatches(a, b, f"{path}[{i}]")]
+        return [
+            m
+            for i, (a, b) in enumerate(zip(expected, got, strict=True))
+            for m in mismatches(a, b, f"{path}[{i}]")
+        ]
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return [] if got == expected and type(got) is type(expected) else [f"{path}: {expected!r} != {got!r}"]
+        return (
+            []
+            if got == expected and type(got) is type(expected)
+            else [f"{path}: {expected!r} != {got!r}"]
+        )
     if path.rsplit(".", 1)[-1] in COUNTS:
         ok = isinstance(got, int) and not isinstance(got, bool) and got == expected
         return [] if ok else [f"{path}: expected the integer {expected}, got {got!r}"]
@@ -47,7 +55,9 @@ def mismatches(expected: Any, got: Any, path: str = "") -> list[str]:
     return [] if ok else [f"{path}: {expected!r} != {got!r}"]
 
 
-def replay(client: TestClient, doc: dict[str, Any], order: list[int] | None = None) -> dict[str, Any]:
+def replay(
+    client: TestClient, doc: dict[str, Any], order: list[int] | None = None
+) -> dict[str, Any]:
     """Send a scenario (optionally in another arrival order) and return its report."""
     events = wire_events(doc)
     if events[0]["params"].get("media.downloaded"):

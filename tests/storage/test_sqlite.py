@@ -44,7 +44,8 @@ def test_session_events_close_and_reads_see_earlier_writes(tmp_path: Path) -> No
         start = StoredEvent(0, 1000, b'{"eventType":"sessionStart"}')
         # not awaited in between: one batch, and the read still sees all of it
         storage.submit_session(first, sid, 1000, 5, "m", False, [start])
-        storage.submit_events(first, [StoredEvent(1, 1001, b"a"), StoredEvent(2, 1002, b"b")])
+        storage.submit_event(first, 1, 1001, b"a")
+        storage.submit_event(first, 2, 1002, b"b")
         storage.submit_close(first, "sessionEnd", 1003)
         storage.submit_close(first, "idle", 1004)  # idempotent: the first reason stays
         storage.submit_refused(first)
@@ -53,11 +54,17 @@ def test_session_events_close_and_reads_see_earlier_writes(tmp_path: Path) -> No
         assert [(e.seq, e.received_ms, e.body) for e in events] == [
             (0, 1000, start.body), (1, 1001, b"a"), (2, 1002, b"b")]  # fmt: skip
         assert row is not None
-        assert (row.state, row.close_reason, row.closed_ms, row.refused) == ("closed", "sessionEnd", 1003, 1)
+        assert (row.state, row.close_reason, row.closed_ms, row.refused) == (
+            "closed",
+            "sessionEnd",
+            1003,
+            1,
+        )
         assert await storage.find_session("cd" * 32) is None
         await storage.stop()
 
     run(scenario())
+
     # a new process sees the same rows, and session ids continue after the largest
     async def reopen() -> None:
         storage = make(tmp_path / "s.db")
@@ -89,10 +96,13 @@ def test_full_queue_refuses_writes_with_overloaded(tmp_path: Path) -> None:
     async def scenario() -> None:
         storage = make(tmp_path / "q.db", queue_size=2)
         storage._loop = asyncio.get_running_loop()  # writer deliberately not started
-        storage.submit_events(1, [StoredEvent(1, 1, b"x")])
-        storage.submit_events(1, [StoredEvent(2, 2, b"x")])
+        storage.submit_event(1, 1, 1, b"x")
+        storage.submit_event(1, 2, 2, b"x")
         with pytest.raises(Overloaded):
-            storage.submit_events(1, [StoredEvent(3, 3, b"x")])
+            storage.submit_event(1, 3, 3, b"x")
         assert storage.queue_depth() == 2
+        # lifecycle bookkeeping is never refused, even with the queue full
+        storage.submit_close(1, "idle", 5)
+        assert storage.queue_depth() == 3
 
     run(scenario())
