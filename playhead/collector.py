@@ -23,7 +23,7 @@ from playhead.errors import FieldError, InvalidBody, Overloaded, SessionClosed, 
 from playhead.protocol.decode import decode_batch, decode_event, is_array
 from playhead.protocol.types import Event
 from playhead.state import LiveSession, SessionStore
-from playhead.storage import SessionRow, Storage, StoredEvent, Summary
+from playhead.storage import NewSession, SessionRow, Storage, StoredEvent, Summary
 
 Clock = Callable[[], int]
 
@@ -91,13 +91,7 @@ class Collector:
         sid = secrets.token_hex(32)
         session_id = self.storage.next_session_id()
         written = self.storage.submit_session(
-            session_id,
-            sid,
-            now,
-            event.ts,
-            event.params.get("media.id"),
-            False,
-            [StoredEvent(0, now, raw)],
+            NewSession(session_id, sid, now, event.ts, event.params), [StoredEvent(0, now, raw)]
         )
         live = LiveSession(session_id, sid, now, SessionFold.begin(sid, event, now, self.limits))
         self.store.add(live)
@@ -139,12 +133,7 @@ class Collector:
         )
         report = session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
         written = self.storage.submit_session(
-            session_id,
-            sid,
-            now,
-            start.ts,
-            start.params.get("media.id"),
-            True,
+            NewSession(session_id, sid, now, start.ts, start.params, downloaded=True),
             stored,
             close=("downloaded", now),
         )

@@ -16,11 +16,17 @@ from starlette.staticfiles import StaticFiles
 from playhead.http.reports import session_report
 
 STATIC_DIR = str(resources.files("playhead") / "static")
+OPENAPI_PATH = str(resources.files("playhead") / "openapi.json")
 
 
 async def demo_page(request: Request) -> Response:
     """The demo page: a video instrumented by the tracker beside its live session report."""
     return FileResponse(f"{STATIC_DIR}/demo.html", media_type="text/html")
+
+
+async def openapi_document(request: Request) -> Response:
+    """The OpenAPI document of every endpoint (hand-written, checked by the tests)."""
+    return FileResponse(OPENAPI_PATH, media_type="application/json")
 
 
 async def home(request: Request) -> Response:
@@ -33,6 +39,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/demo", demo_page, methods=["GET"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
         Mount(
             "/static",

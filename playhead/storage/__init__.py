@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -28,6 +28,17 @@ class SessionRow(msgspec.Struct, frozen=True):
     close_reason: str | None
     closed_ms: int | None
     refused: int
+
+
+class NewSession(msgspec.Struct, frozen=True):
+    """A session to store: ids, when it started (server and client clocks) and its params."""
+
+    id: int
+    sid: str
+    started_ms: int
+    start_ts: int
+    params: dict[str, Any]
+    downloaded: bool = False
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -61,12 +72,7 @@ class Storage(Protocol):
 
     def submit_session(
         self,
-        session_id: int,
-        sid: str,
-        started_ms: int,
-        start_ts: int,
-        media_id: str | None,
-        downloaded: bool,
+        session: NewSession,
         events: list[StoredEvent],
         close: tuple[str, int] | None = None,
     ) -> asyncio.Future[None]:

@@ -21,8 +21,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
+
 from playhead.errors import Overloaded
-from playhead.storage import SessionRow, StoredEvent, Summary
+from playhead.storage import NewSession, SessionRow, StoredEvent, Summary
 from playhead.storage.migrate import migrate_sqlite
 from playhead.storage.summaries import SummaryRows, summary_rows
 
@@ -31,8 +33,8 @@ from playhead.storage.summaries import SummaryRows, summary_rows
 _SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY, _READ = range(6)
 
 _SQL = {
-    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, downloaded)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
+    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
     _EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
     _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
     " WHERE id = ? AND state = 'open'",
@@ -49,6 +51,8 @@ _SUMMARY_CLEAR = tuple(
     for table in ("ad_summaries", "chapter_summaries", "state_summaries")
 )
 _SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
+
+_encode = msgspec.json.Encoder().encode
 
 # (kind, payload, own future): only reads have their own future, writes share their batch's
 Job = tuple[int, Any, "asyncio.Future[Any] | None"]
@@ -159,20 +163,14 @@ class SQLiteStorage:
 
     def submit_session(
         self,
-        session_id: int,
-        sid: str,
-        started_ms: int,
-        start_ts: int,
-        media_id: str | None,
-        downloaded: bool,
+        session: NewSession,
         events: list[StoredEvent],
         close: tuple[str, int] | None = None,
     ) -> asyncio.Future[None]:
         """Store a new session row with its first events (and its close), all in one transaction."""
-        row = (session_id, sid, started_ms, start_ts, media_id, int(downloaded))
-        rows = [(session_id, e.seq, e.received_ms, e.body) for e in events]
-        closing = None if close is None else (close[0], close[1], session_id)
-        return self._submit(_SESSION, (row, rows, closing))
+        rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
+        closing = None if close is None else (close[0], close[1], session.id)
+        return self._submit(_SESSION, (session, rows, closing))
 
     def submit_event(
         self, session_id: int, seq: int, received_ms: int, body: bytes
@@ -294,7 +292,7 @@ class SQLiteStorage:
                 if not group:
                     continue
                 if kind == _SESSION:
-                    conn.executemany(_SQL[kind], [j[1][0] for j in group])
+                    conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
                     conn.executemany(_SQL[_EVENTS], [r for j in group for r in j[1][1]])
                     closes = [j[1][2] for j in group if j[1][2] is not None]
                     if closes:
@@ -317,6 +315,11 @@ class SQLiteStorage:
             except Exception as exc:  # pragma: no cover - defensive
                 reads.append((future, None, exc))
         return error, reads
+
+
+def _session_row(s: NewSession) -> tuple[Any, ...]:
+    media_id = s.params.get("media.id")
+    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params), int(s.downloaded))
 
 
 def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:

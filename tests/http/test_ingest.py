@@ -16,7 +16,7 @@ from http_helpers import assert_cors, assert_error, events_url
 
 from playhead.errors import Overloaded
 from playhead.protocol.constants import EVENT_TYPES
-from playhead.storage import StoredEvent
+from playhead.storage import NewSession
 from playhead.storage.sqlite import SQLiteStorage
 
 LOCATION = re.compile(r"/api/v1/sessions/([0-9a-f]{64})")
@@ -403,10 +403,8 @@ def test_unknown_collection_endpoint_404(client: Any) -> None:
 
 # ---------------------------------------------------------------- 503 when the queue is full
 def submit_one(storage: Any, session_id: int, seq: int) -> Any:
-    """Queue one event write, whichever of the storage's write APIs this version offers."""
-    if hasattr(storage, "submit_event"):
-        return storage.submit_event(session_id, seq, 0, b"{}")
-    return storage.submit_events(session_id, [StoredEvent(seq, 0, b"{}")])
+    """Queue one event write."""
+    return storage.submit_event(session_id, seq, 0, b"{}")
 
 
 @pytest.fixture
@@ -440,7 +438,7 @@ def test_storage_submit_raises_overloaded(tmp_path: Path, blocked_writer: Any) -
                 submit_one(storage, 999, 2)
             assert info.value.status == 503
             with pytest.raises(Overloaded):
-                storage.submit_session(5, "f" * 64, 0, 0, None, False, [])
+                storage.submit_session(NewSession(5, "f" * 64, 0, 0, {}), [])
             release.set()
             await held
             await first

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from playhead.errors import Overloaded
-from playhead.storage import StoredEvent
+from playhead.storage import NewSession, StoredEvent
 from playhead.storage.migrate import migrate_sqlite, migration_files
 from playhead.storage.sqlite import SQLiteStorage, connect
 
@@ -43,7 +43,7 @@ def test_session_events_close_and_reads_see_earlier_writes(tmp_path: Path) -> No
         assert storage.next_session_id() == first + 1
         start = StoredEvent(0, 1000, b'{"eventType":"sessionStart"}')
         # not awaited in between: one batch, and the read still sees all of it
-        storage.submit_session(first, sid, 1000, 5, "m", False, [start])
+        storage.submit_session(NewSession(first, sid, 1000, 5, {"media.id": "m"}), [start])
         storage.submit_event(first, 1, 1001, b"a")
         storage.submit_event(first, 2, 1002, b"b")
         storage.submit_close(first, "sessionEnd", 1003)
@@ -83,7 +83,7 @@ def test_open_sessions_streams_each_open_session_with_its_events(tmp_path: Path)
         for n in range(3):
             sid = f"{n:064x}"
             events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
-            storage.submit_session(n + 1, sid, 10, 1, None, False, events)
+            storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events)
         await storage.submit_close(2, "idle", 99)
         found = [(row.sid, [e.seq for e in events]) for row, events in storage.open_sessions()]
         await storage.stop()

@@ -5,6 +5,7 @@ CREATE TABLE sessions (
     started_ms   INTEGER NOT NULL,             -- server clock when the sessionStart arrived
     start_ts     INTEGER NOT NULL,             -- the sessionStart's playerTime.ts
     media_id     TEXT,
+    params       TEXT NOT NULL DEFAULT '{}',   -- the sessionStart's params (JSON)
     downloaded   INTEGER NOT NULL DEFAULT 0,
     state        TEXT NOT NULL DEFAULT 'open', -- open | closed
     close_reason TEXT,
