@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+_NONE: list[tuple[float, float]] = []  # shared until the first seek, never mutated
+
 
 class PlayedRanges:
     """A union of closed playhead intervals; extending the latest one costs no allocation."""
@@ -9,7 +11,7 @@ class PlayedRanges:
     __slots__ = ("_done", "hi", "lo")
 
     def __init__(self) -> None:
-        self._done: list[tuple[float, float]] = []
+        self._done: list[tuple[float, float]] = _NONE
         self.lo = 0.0
         self.hi = 0.0
 
@@ -19,6 +21,8 @@ class PlayedRanges:
             self.hi = max(self.hi, b)
             return
         if self.hi > self.lo:
+            if self._done is _NONE:
+                self._done = []
             self._done.append((self.lo, self.hi))
         self.lo = a
         self.hi = b

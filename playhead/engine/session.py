@@ -59,6 +59,10 @@ def _lenient_problem(event_type: str, params: dict[str, Any], keys: tuple[str, .
     return f"{event_type} without {', '.join(missing)} (accepted; --strict would refuse it)"
 
 
+_NO_PARAMS: dict[str, Any] = {}  # shared, never mutated
+_NONE: list[Any] = []  # shared placeholder for a list not yet needed, never mutated
+
+
 class SessionFold:
     """Live fold state of one session (mutable, __slots__, allocation-light)."""
 
@@ -139,11 +143,13 @@ class SessionFold:
         self._resume = params.get("media.resume") is True
         self._pstate = STARTING
         self._in_break = False
-        self._break_params: dict[str, Any] = {}
+        # empty containers are shared until first used: most sessions never need them, and
+        # live sessions are many (bench/memory.py)
+        self._break_params: dict[str, Any] = _NO_PARAMS
         self._ad: Ad | None = None
-        self._ads: list[Ad] = []
+        self._ads: list[Ad] = _NONE
         self._chapter: Chapter | None = None
-        self._chapters: list[Chapter] = []
+        self._chapters: list[Chapter] = _NONE
         self._main_played = False
         self._first_play_ts: int | None = None
         self._tts: float | None = None
@@ -172,7 +178,7 @@ class SessionFold:
         self._player_errors: list[str] | None = None
         self._external_errors: list[str] | None = None
         self._states: PlayerStates | None = None
-        self._diags: list[Diagnostic] = []
+        self._diags: list[Diagnostic] = _NONE
 
     @classmethod
     def begin(cls, sid: str, start: Event, received_ms: int, limits: Limits) -> SessionFold:
@@ -295,6 +301,8 @@ class SessionFold:
     # -- helpers ------------------------------------------------------------------------------
 
     def _diag(self, event: Event, problem: str) -> None:
+        if self._diags is _NONE:
+            self._diags = []
         self._diags.append(Diagnostic(ts=event.ts, event_type=event.type, problem=problem))
 
     def _confirm_stall(self) -> None:
@@ -422,7 +430,7 @@ class SessionFold:
         if self._ad is not None:
             self._diag(event, "adStart while an ad is open: previous ad closed")
         ad = Ad(self._break_params, event)
-        self._ads.append(ad)
+        self._ads = [*self._ads, ad]
         self._ad = ad
         if self._pstate in (STARTING, PLAYING, ENDED):
             self._entered_playing(ts)
@@ -445,7 +453,7 @@ class SessionFold:
         if self._chapter is not None:
             self._diag(event, "chapterStart while a chapter is open: previous chapter closed")
         chapter = Chapter(event)
-        self._chapters.append(chapter)
+        self._chapters = [*self._chapters, chapter]
         self._chapter = chapter
 
     def _on_chapter_end(self, event: Event, ts: int) -> None:

@@ -183,6 +183,23 @@ LENIENT_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "adStart": ("media.ad.playerName",),
 }
 
+# String params that take few distinct values across sessions (an app's configuration): their
+# values are interned so thousands of live sessions share one copy of each.
+SHARED_VALUE_PARAMS: Final[frozenset[str]] = frozenset(
+    {
+        "analytics.trackingServer",
+        "analytics.reportSuite",
+        "visitor.marketingCloudOrgId",
+        "media.channel",
+        "media.playerName",
+        "media.contentType",
+        "media.streamType",
+        "media.sdkVersion",
+        "media.libraryVersion",
+        "media.ad.playerName",
+    }
+)
+
 # Top-level members that may carry customMetadata (decisions.md rule 5).
 CUSTOM_METADATA_EVENTS: Final[frozenset[str]] = frozenset(
     {"sessionStart", "adStart", "chapterStart"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 import msgspec
@@ -29,6 +30,7 @@ from playhead.protocol.constants import (
     LENIENT_PARAMS,
     QOE_PARAMS,
     REQUIRED_PARAMS,
+    SHARED_VALUE_PARAMS,
     STATES_UPDATE_KEYS,
     EventType,
     ParamType,
@@ -60,6 +62,7 @@ _METADATA_KEY = re.compile(CUSTOM_METADATA_KEY_PATTERN)
 _ENVELOPE = ("playerTime", "eventType", "params", "qoeData", "customMetadata")
 _EMPTY: dict[str, Any] = {}
 _NO_ERRORS: list[FieldError] = []  # shared, never appended to
+_CANONICAL_KEYS = {key: key for table in EVENT_PARAMS.values() for key in table}
 
 
 def param_path(key: str, member: str = "params") -> str:
@@ -176,7 +179,10 @@ def check_members(
                     else:
                         error_source = value
                 else:
-                    kept[key] = value
+                    # one shared copy of each key (and of configuration values) per process
+                    if key in SHARED_VALUE_PARAMS:
+                        value = sys.intern(value)
+                    kept[_CANONICAL_KEYS[key]] = value
             elif key in QOE_PARAMS:
                 problem = _type_problem(QOE_PARAMS[key], value)
                 if problem:
