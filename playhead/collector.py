@@ -272,19 +272,28 @@ class Collector:
         return count
 
     def _summary(self, live: LiveSession, *, final: bool, now: int) -> Summary:
-        return Summary(live.session_id, final, now, live.fold.report(live.lifecycle()))
+        report = live.fold.report(live.lifecycle())
+        return Summary(live.session_id, final, now, report, refused=live.refused)
 
     # ------------------------------------------------------------------ reports
-    async def report(self, sid: str) -> SessionReport | None:
-        """The session report (open or closed), or ``None`` for an unknown sid."""
+    async def report(self, sid: str) -> SessionReport | bytes | None:
+        """The session report (open or closed), or ``None`` for an unknown sid.
+
+        A closed session no longer held in memory answers its stored final report, already
+        encoded as JSON, unless something changed since it was written (then it is re-folded
+        from its events).
+        """
         live = self.store.get(sid)
         if live is not None:
             if live.refold_task is not None:
                 await asyncio.shield(live.refold_task)
             return live.fold.report(live.lifecycle())
-        row = await self.storage.find_session(sid)
-        if row is None:
+        found = await self.storage.final_report(sid)
+        if found is None:
             return None
+        row, stored = found
+        if stored is not None:
+            return stored
         return fold_stored(row, await self.storage.session_events(row.id), self.limits)
 
     # ------------------------------------------------------------------ start-up

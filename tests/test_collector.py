@@ -135,3 +135,23 @@ def test_out_of_order_event_refolds_from_storage(client: TestClient) -> None:
     details = client.get(f"/reports/sessions/{sid}").json()["sessionDetails"]
     # play 1 s → pause at 11 s (10 s played), paused until the ping at 21 s
     assert (details["timePlayed"], details["pauseTime"], details["pauseCount"]) == (10.0, 10.0, 1)
+
+
+def test_evicted_closed_session_reports_its_stored_final_report(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    client = make_client(clock=clock, sweep_interval=3600)
+    collector = client.app.collector  # type: ignore[attr-defined]
+    sid = open_session(client)
+    url = f"/api/v1/sessions/{sid}/events"
+    assert client.post(url, json=ev("play", TS0 + 1000)).status_code == 204
+    assert client.post(url, json=ev("sessionEnd", TS0 + 31000, 30)).status_code == 204
+    before = client.get(f"/reports/sessions/{sid}").json()
+    clock.advance(120)
+    client.portal.call(collector.sweep)  # type: ignore[attr-defined]
+    assert collector.store.get(sid) is None
+    stored = client.portal.call(collector.storage.final_report, sid)  # type: ignore[attr-defined]
+    assert stored is not None and stored[1] is not None  # served from session_summaries
+    after = client.get(f"/reports/sessions/{sid}").json()
+    assert after == before
+    assert after["sessionDetails"]["timePlayed"] == 30.0

@@ -23,4 +23,4 @@ async def session_report(request: Request) -> Response:
     report = await collector.report(request.path_params["sid"])
     if report is None:
         return json_response(error_body("Session not found."), 404)
-    return json_response(_encode(report))
+    return json_response(report if isinstance(report, bytes) else _encode(report))

@@ -56,6 +56,7 @@ class Summary(msgspec.Struct, frozen=True):
     final: bool
     updated_ms: int
     report: SessionReport
+    refused: int = 0  # events refused with 410 that the report already counts
 
 
 class Storage(Protocol):
@@ -94,6 +95,9 @@ class Storage(Protocol):
 
     async def find_session(self, sid: str) -> SessionRow | None:
         """The stored session with this public id, or ``None``."""
+
+    async def final_report(self, sid: str) -> tuple[SessionRow, bytes | None] | None:
+        """A stored session and its final report JSON if that is still current, else ``None``."""
 
     async def session_events(self, session_id: int) -> list[StoredEvent]:
         """Every stored event of a session (sessionStart included), in arrival order."""

@@ -41,7 +41,7 @@ _SQL = {
     _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
 }
 _SUMMARY_SQL = (
-    "INSERT OR REPLACE INTO session_summaries VALUES (" + ", ".join("?" * 28) + ")",
+    "INSERT OR REPLACE INTO session_summaries VALUES (" + ", ".join("?" * 29) + ")",
     "INSERT INTO ad_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "INSERT INTO chapter_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "INSERT INTO state_summaries VALUES (?, ?, ?, ?)",
@@ -51,6 +51,7 @@ _SUMMARY_CLEAR = tuple(
     for table in ("ad_summaries", "chapter_summaries", "state_summaries")
 )
 _SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
+_SESSION_COLUMNS_S = ", ".join("s." + c for c in _SESSION_COLUMNS.split(", "))
 
 _encode = msgspec.json.Encoder().encode
 
@@ -204,6 +205,25 @@ class SQLiteStorage:
             return SessionRow(*row) if row else None
 
         result: SessionRow | None = await self._read(query)
+        return result
+
+    async def final_report(self, sid: str) -> tuple[SessionRow, bytes | None] | None:
+        """A stored session, with its final report JSON when no refusal came after it."""
+
+        def query(conn: sqlite3.Connection) -> tuple[SessionRow, bytes | None] | None:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS_S}, ss.refused, ss.report FROM sessions s"
+                " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
+                " WHERE s.sid = ?",
+                (sid,),
+            ).fetchone()
+            if row is None:
+                return None
+            session = SessionRow(*row[:8])
+            current = session.state == "closed" and row[9] is not None and row[8] == session.refused
+            return session, bytes(row[9]) if current else None
+
+        result: tuple[SessionRow, bytes | None] | None = await self._read(query)
         return result
 
     async def session_events(self, session_id: int) -> list[StoredEvent]:

@@ -28,6 +28,7 @@ CREATE TABLE session_summaries (
     error_count         INTEGER NOT NULL,
     dropped_frames      INTEGER NOT NULL,
     is_dropped_before_start INTEGER NOT NULL,
+    refused             INTEGER NOT NULL,         -- sessions.refused when the report was made
     report              BLOB NOT NULL             -- the whole session report JSON (reports.md)
 );
 CREATE INDEX session_summaries_media ON session_summaries (media_id);
