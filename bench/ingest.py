@@ -75,6 +75,7 @@ def wrk(port: int, connections: int, duration: float, lua_data: Path, threads: i
         "non_2xx": raw["non2xx"],
         "status_503": raw["status_503"],
         "status_4xx": raw["status_4xx"],
+        "status_400_404_410": [raw.get("status_400"), raw.get("status_404"), raw.get("status_410")],
         "socket_errors": errors,
         "session_starts": raw["session_starts"],
         "latency_ms": {k: round(lat[k] / 1000, 3) for k in ("p50", "p90", "p99", "p99.9", "max", "mean")},

@@ -45,6 +45,7 @@ function init(args)
    starts = 0
    s503 = 0
    s4xx = 0
+   s400, s404, s410 = 0, 0, 0
    hdrs = {["Content-Type"] = "application/json"}
 end
 
@@ -77,6 +78,7 @@ function response(status, headers, body)
    if status < 200 or status > 299 then
       non2xx = non2xx + 1
       if status == 503 then s503 = s503 + 1 elseif status >= 400 and status < 500 then s4xx = s4xx + 1 end
+      if status == 400 then s400 = s400 + 1 elseif status == 404 then s404 = s404 + 1 elseif status == 410 then s410 = s410 + 1 end
    end
    -- a failed sessionStart leaves its slot waiting (one slot fewer; counted in non2xx)
    local loc = headers["location"] or headers["Location"]
@@ -93,20 +95,24 @@ end
 
 function done(summary, latency, requests)
    local non, resp, st, e503, e4xx = 0, 0, 0, 0, 0
+   local e400, e404, e410 = 0, 0, 0
    for _, t in ipairs(threads) do
       non = non + (t:get("non2xx") or 0)
       resp = resp + (t:get("responses") or 0)
       st = st + (t:get("starts") or 0)
       e503 = e503 + (t:get("s503") or 0)
       e4xx = e4xx + (t:get("s4xx") or 0)
+      e400 = e400 + (t:get("s400") or 0)
+      e404 = e404 + (t:get("s404") or 0)
+      e410 = e410 + (t:get("s410") or 0)
    end
    local e = summary.errors
    io.write(string.format(
       'JSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-      '"non2xx":%d,"status_503":%d,"status_4xx":%d,"responses":%d,"session_starts":%d,' ..
+      '"non2xx":%d,"status_503":%d,"status_4xx":%d,"status_400":%d,"status_404":%d,"status_410":%d,"responses":%d,"session_starts":%d,' ..
       '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%d,"p50":%d,"p75":%d,"p90":%d,"p99":%d,"p99.9":%d}}\n',
       summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-      non, e503, e4xx, resp, st,
+      non, e503, e4xx, e400, e404, e410, resp, st,
       latency.mean, latency.stdev, latency.max, latency:percentile(50), latency:percentile(75),
       latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
 end
