@@ -30,6 +30,7 @@ class LiveSession:
         "session_id",
         "sid",
         "started_ms",
+        "summarized",
     )
 
     def __init__(self, session_id: int, sid: str, started_ms: int, fold: SessionFold) -> None:
@@ -45,6 +46,8 @@ class LiveSession:
         # events that arrived while a re-fold from storage was under way, by arrival
         self.pending: list[tuple[Event, int, int]] | None = None
         self.refold_task: asyncio.Task[None] | None = None
+        # next_seq when the last summary was stored (nothing new since then: no need to redo it)
+        self.summarized = 0
 
     @property
     def closed(self) -> bool:

@@ -62,11 +62,12 @@ Job = tuple[int, Any, "asyncio.Future[Any] | None"]
 class _Batch:
     """Jobs committed together, and the one future their writers await."""
 
-    __slots__ = ("future", "jobs")
+    __slots__ = ("future", "jobs", "limited")
 
     def __init__(self, future: asyncio.Future[None]) -> None:
         self.future = future
         self.jobs: list[Job] = []
+        self.limited = 0  # jobs that count against queue_size (sessions and events)
 
 
 def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -96,7 +97,8 @@ class SQLiteStorage:
         self._wake = threading.Event()
         self._sealed: deque[_Batch] = deque()
         self._open: _Batch | None = None
-        self._queued = 0
+        self._queued = 0  # jobs not yet taken by the writer
+        self._limited = 0  # of which sessions and events, bounded by queue_size
         self._stopping = False
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
@@ -148,12 +150,15 @@ class SQLiteStorage:
         assert loop is not None, "storage not started"
         own = loop.create_future() if kind == _READ else None
         with self._lock:
-            if self._queued >= self._max_queued and not force:
-                raise Overloaded()
+            if not force:
+                if self._limited >= self._max_queued:
+                    raise Overloaded()
+                self._limited += 1
             batch = self._open
             if batch is None:
                 batch = self._open = _Batch(loop.create_future())
             batch.jobs.append((kind, payload, own))
+            batch.limited += not force
             self._queued += 1
             if len(batch.jobs) >= self._batch_size:
                 self._sealed.append(batch)
@@ -282,6 +287,7 @@ class SQLiteStorage:
             else:
                 return None
             self._queued -= len(batch.jobs)
+            self._limited -= batch.limited
             return batch
 
     def _run(self) -> None:
