@@ -92,7 +92,9 @@ class ServerProcess:
         if self.kind == "baseline":
             return [*pin, PYTHON, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
                     "--port", str(self.port), "--loop", "uvloop", "--http", "httptools",
-                    "--no-access-log", "--log-level", "warning", *self.extra]
+                    "--no-access-log", "--log-level", "warning",
+                    # the same uvicorn options `playhead serve` uses (playhead/cli.py)
+                    "--no-proxy-headers", "--no-server-header", *self.extra]
         return [*pin, PYTHON, "-m", "playhead", "serve", "--host", "127.0.0.1", "--port",
                 str(self.port), "--db", self.db, *self.extra]
 

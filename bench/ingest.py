@@ -110,8 +110,9 @@ def closed_runs(kind: str, conns: list[int], duration: float, sessions: int,
     data = Path("/tmp") / f"bench-wrk-{kind}-{os.getpid()}.lua"
     out: dict[str, Any] = {"wrk": {}, "open_loop": {}}
     with ServerProcess(kind) as srv:
-        make_pool(srv.port, sessions, data)
         for c in conns:
+            # a fresh pool per run: sessions the previous run ended would rightly answer 410
+            make_pool(srv.port, sessions, data)
             out["wrk"][str(c)] = wrk(srv.port, c, duration, data)
         for rate in extra_open or []:
             out["open_loop"][str(int(rate))] = open_loop(srv.port, rate, open_duration, sessions)

@@ -84,6 +84,9 @@ def serve(**options: Any) -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
+        proxy_headers=False,
+        server_header=False,
         loop="auto",
         http="auto",
         timeout_graceful_shutdown=5,
