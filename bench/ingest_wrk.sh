@@ -5,7 +5,7 @@
 # Usage: bench/ingest_wrk.sh [--duration 20] [--rates 5000,10000] ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PLAYHEAD_PYTHON:-/work/venv/bin/python}
+PY=${PLAYHEAD_PYTHON:-$(command -v python3)}
 if ! command -v wrk >/dev/null 2>&1; then
     echo "installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk

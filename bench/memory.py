@@ -86,6 +86,45 @@ def settle(srv: ServerProcess, seconds: float = 3.0) -> int:
     return min(values[-4:])
 
 
+def live_state_bytes(sessions: int = 2000, pings: int = 360) -> tuple[float, float]:
+    """Bytes of live state per session (tracemalloc, in this process, with Playhead's own code):
+    after sessionStart + play, and after one more hour of pings. RSS cannot tell this apart from
+    SQLite's page caches and the allocator's high-water mark once thousands of requests ran."""
+    import tracemalloc
+
+    from playhead.engine import Limits, SessionFold
+    from playhead.protocol.decode import decode_event
+    from playhead.state import LiveSession
+
+    starts = [s[0] for s in scripts(50)]
+    ts0 = 1_700_000_000_000
+
+    def body(kind: str, k: int) -> bytes:
+        return event(kind, ts0 + 1000 + 10_000 * k, 10.0 * k)
+
+    tracemalloc.start()
+    base = tracemalloc.take_snapshot()
+    held = []
+    for i in range(sessions):
+        sid = f"{i:064x}"
+        start = decode_event(starts[i % len(starts)])
+        fold = SessionFold.begin(sid, start, ts0, Limits())
+        fold.apply(decode_event(body("play", 0)), 1, ts0)
+        held.append(LiveSession(i + 1, sid, ts0, fold))
+    opened = tracemalloc.take_snapshot()
+    for k in range(1, pings + 1):
+        ping = decode_event(body("ping", k))
+        for live in held:
+            live.fold.apply(ping, k + 1, ts0 + k)
+    pinged = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+
+    def grown(a: Any, b: Any) -> float:
+        return sum(s.size_diff for s in b.compare_to(a, "filename")) / sessions
+
+    return grown(base, opened), grown(base, pinged)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sessions", type=int, default=100_000)
@@ -126,8 +165,14 @@ def main() -> None:
                 "bytes_per_session_with_1h_pings": round(per_session + extra),
             }
             print(f"{len(subset)} sessions x {args.pings} pings in {ping_s:.1f}s, statuses {pstat}; "
-                  f"RSS {after} -> {after_pings} KiB: +{extra:.0f} bytes/session "
-                  f"=> {per_session + extra:.0f} bytes for a session with 1 h of pings")
+                  f"RSS {after} -> {after_pings} KiB (SQLite caches, allocator and live state; "
+                  f"+{extra:.0f} bytes per pinged session)")
+    opened_b, pinged_b = live_state_bytes(pings=args.pings)
+    ping_result["live_state_bytes_opened"] = round(opened_b)
+    ping_result["live_state_bytes_after_1h_pings"] = round(pinged_b)
+    print(f"live state per session (tracemalloc): {opened_b:.0f} bytes after start + play, "
+          f"{pinged_b:.0f} bytes after {args.pings} more pings "
+          f"({verdict(pinged_b - opened_b <= 512)}: it must not grow with the pings)")
     ok = per_session <= TARGET_BYTES and all(200 <= k < 300 for k in statuses)
     write_result("memory", {
         "sessions": len(sids),

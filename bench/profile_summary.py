@@ -11,6 +11,9 @@ import argparse
 import json
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def short(frame: str) -> str:
@@ -19,7 +22,7 @@ def short(frame: str) -> str:
     if not m:
         return frame
     name, path, line = m.group(1), m.group(2), m.group(3)
-    path = path.split("site-packages/")[-1].split("/work/main/")[-1]
+    path = path.split("site-packages/")[-1].split(str(ROOT) + "/")[-1]
     return f"{name} ({path}:{line})" if line else f"{name} ({path})"
 
 

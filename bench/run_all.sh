@@ -3,7 +3,7 @@
 # Server pinned to CPU 0, clients to CPU 1 (BENCH_SERVER_CPU / BENCH_CLIENT_CPU to change).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PLAYHEAD_PYTHON:-/work/venv/bin/python}
+PY=${PLAYHEAD_PYTHON:-$(command -v python3)}
 export PLAYHEAD_PYTHON=$PY
 status=0
 step() { echo; echo "######## $*"; "$@" || status=1; }

@@ -27,7 +27,7 @@ async def _every(seconds: float, action: str, collector: Collector) -> None:
             if action == "sweep":
                 await collector.sweep()
             else:
-                await collector.refresh_summaries()
+                await collector.refresh_summaries(spread=seconds * 0.8)
         except Exception:  # pragma: no cover - keep the server alive, say what happened
             log.exception("periodic %s failed", action)
 

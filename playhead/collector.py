@@ -283,24 +283,29 @@ class Collector:
                 self.storage.submit_summary(self._summary(live, final=True))
         return closed
 
-    async def refresh_summaries(
-        self, *, closed_too: bool = False, chunk: int = 200, pause: float = 0.005
-    ) -> int:
+    async def refresh_summaries(self, *, spread: float = 0.0, closed_too: bool = False) -> int:
         """Store the report of every open session changed since its last summary.
 
-        Works in chunks with short pauses so that requests keep flowing on large stores;
-        ``closed_too`` (at shutdown) also covers closed sessions still held.
+        With ``spread`` > 0 the work is paced evenly over about that many seconds, in small
+        slices, so that a large store never holds requests up for long; ``closed_too`` (at
+        shutdown) also covers closed sessions still held.
         """
-        count = 0
-        for live in self.store.sessions():
-            if live.refold_task is not None or live.summarized == live.next_seq:
-                continue
-            if closed_too or live.close_reason is None:
-                self.storage.submit_summary(self._summary(live, final=live.closed))
-                count += 1
-                if count % chunk == 0:
-                    await asyncio.sleep(pause)
-        return count
+        due = [
+            live
+            for live in self.store.sessions()
+            if live.refold_task is None
+            and live.summarized != live.next_seq
+            and (closed_too or live.close_reason is None)
+        ]
+        tick = 0.05
+        per_tick = max(20, int(len(due) * tick / spread) + 1) if spread > 0 else len(due) or 1
+        for i in range(0, len(due), per_tick):
+            for live in due[i : i + per_tick]:
+                if live.refold_task is None:
+                    self.storage.submit_summary(self._summary(live, final=live.closed))
+            if spread > 0:
+                await asyncio.sleep(tick)
+        return len(due)
 
     def _summary(self, live: LiveSession, *, final: bool) -> Summary:
         live.summarized = live.next_seq
@@ -364,7 +369,7 @@ class Collector:
     async def shutdown(self) -> None:
         """Finish re-folds and store every held session's summary (before storage stops)."""
         await self.drain()
-        await self.refresh_summaries(closed_too=True, pause=0)
+        await self.refresh_summaries(closed_too=True)
 
 
 def fold_stored(row: SessionRow, stored: list[StoredEvent], limits: Limits) -> SessionReport:

@@ -41,7 +41,6 @@ def close_reason(fold: SessionFold, lifecycle: Lifecycle) -> str | None:
 def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
     """Build the :class:`SessionReport` of ``fold`` as ``lifecycle`` sees the session."""
     f = fold
-    params = f.start.params
     closed = lifecycle.state == "closed"
     marks = f._markers_set
     time_s = f._time_ms / 1000
@@ -50,7 +49,7 @@ def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
         is_played=f._main_played,
         is_completed=f.completed,
         has_resume=f._resume,
-        is_downloaded=params.get("media.downloaded") is True
+        is_downloaded=f.start_params.get("media.downloaded") is True
         or lifecycle.close_reason == "downloaded",
         has_segment_view=f._main_played,
         time_played=time_s,
@@ -157,8 +156,8 @@ def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
         close_reason=close_reason(f, lifecycle),
         first_event_ts=f.start_ts,
         last_event_ts=f._last_ts,
-        params=dict(params),
-        custom_metadata=dict(f.start.custom_metadata),
+        params=f.start_params.to_dict(),
+        custom_metadata=f.start_metadata.to_dict(),
         session_details=details,
         qoe_data_details=qoe,
         ads=ads,

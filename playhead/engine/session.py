@@ -8,6 +8,7 @@ from typing import Any, Final
 from playhead.engine.limits import Lifecycle, Limits
 from playhead.engine.order import OTHER_RANK, RANK_BITS, RANKS, order_key
 from playhead.engine.ranges import PlayedRanges
+from playhead.engine.record import Record
 from playhead.engine.render import render
 from playhead.engine.report import Diagnostic, SessionReport
 from playhead.engine.states import PlayerStates
@@ -117,13 +118,16 @@ class SessionFold:
         "last_received_ms",
         "limits",
         "sid",
-        "start",
+        "start_metadata",
+        "start_params",
         "start_ts",
     )
 
     def __init__(self, sid: str, start: Event, received_ms: int, limits: Limits) -> None:
         self.sid = sid
-        self.start = start
+        # kept compact for the report; the fold itself only reads a few params, below
+        self.start_params = Record(start.params)
+        self.start_metadata = Record(start.custom_metadata)
         self.limits = limits
         self._stall_limit_ms = limits.stall_timeout_ms
         self._max_ms = start.ts + limits.max_duration_ms

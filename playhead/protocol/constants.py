@@ -183,20 +183,15 @@ LENIENT_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "adStart": ("media.ad.playerName",),
 }
 
-# String params that take few distinct values across sessions (an app's configuration): their
-# values are interned so thousands of live sessions share one copy of each.
-SHARED_VALUE_PARAMS: Final[frozenset[str]] = frozenset(
+# String params that identify one viewer: unlike every other value of sessionStart, adStart and
+# chapterStart (an app's configuration, the content's metadata, shared by every viewer of the
+# same app or title, and so interned once per process), these are left as they come.
+VIEWER_PARAMS: Final[frozenset[str]] = frozenset(
     {
-        "analytics.trackingServer",
-        "analytics.reportSuite",
-        "visitor.marketingCloudOrgId",
-        "media.channel",
-        "media.playerName",
-        "media.contentType",
-        "media.streamType",
-        "media.sdkVersion",
-        "media.libraryVersion",
-        "media.ad.playerName",
+        "analytics.visitorId",
+        "analytics.aid",
+        "visitor.marketingCloudUserId",
+        "appInstallationId",
     }
 )
 

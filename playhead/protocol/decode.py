@@ -30,8 +30,8 @@ from playhead.protocol.constants import (
     LENIENT_PARAMS,
     QOE_PARAMS,
     REQUIRED_PARAMS,
-    SHARED_VALUE_PARAMS,
     STATES_UPDATE_KEYS,
+    VIEWER_PARAMS,
     EventType,
     ParamType,
 )
@@ -158,6 +158,7 @@ def check_members(
     Problems are appended to ``errors``; nothing is raised, so callers can report every field.
     """
     allowed = EVENT_PARAMS.get(event_type, _EMPTY)
+    shared = event_type in CUSTOM_METADATA_EVENTS
     kept: dict[str, Any] = {}
     qoe_values: dict[str, Any] = {}
     states_start: list[str] = []
@@ -179,8 +180,9 @@ def check_members(
                     else:
                         error_source = value
                 else:
-                    # one shared copy of each key (and of configuration values) per process
-                    if key in SHARED_VALUE_PARAMS:
+                    # one shared copy per process of each key and each descriptive value: live
+                    # sessions of one app and title then share them (bench/memory.py)
+                    if shared and value.__class__ is str and key not in VIEWER_PARAMS:
                         value = sys.intern(value)
                     kept[_CANONICAL_KEYS[key]] = value
             elif key in QOE_PARAMS:
@@ -243,7 +245,8 @@ def check_members(
                             f"expected a string, got {_json_type(value)}",
                         )
                     )
-            metadata = custom_metadata
+            if not errors:  # every key and value is a string now
+                metadata = {sys.intern(k): sys.intern(v) for k, v in custom_metadata.items()}
 
     if errors:
         return None

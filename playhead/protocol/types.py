@@ -22,8 +22,12 @@ class Qoe(msgspec.Struct, frozen=True, gc=False):
     time_to_start: float | None = None
 
 
-class Event(msgspec.Struct, frozen=True):
+class Event(msgspec.Struct, frozen=True, gc=False):
     """One accepted event, normalised.
+
+    Not tracked by the garbage collector (``gc=False``): it only holds strings, numbers and
+    containers of them, so it can never be part of a reference cycle, and live sessions keep
+    one each for their sessionStart.
 
     Attributes:
         type: the ``eventType`` (one of :data:`playhead.protocol.constants.EVENT_TYPES`).
