@@ -72,7 +72,7 @@ def serve(**options: Any) -> None:
 
     from playhead.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, manage_gc=True)
     click.echo(
         f"Playhead {__version__} on http://{settings.host}:{settings.port}"
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
