@@ -55,21 +55,34 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         body += message.get("body", b"")
     if scope["method"] != "POST":
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*CORS, (b"content-length", b"2")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*CORS, (b"content-length", b"2")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"{}"})
         return
     try:
         _decode(body)
     except msgspec.DecodeError:
-        await send({"type": "http.response.start", "status": 400,
-                    "headers": [*CORS, (b"content-length", b"0")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [*CORS, (b"content-length", b"0")],
+            }
+        )
         await send(_EMPTY)
         return
     path: str = scope["path"]
     if path.endswith("/sessions"):
-        headers = [*CORS, (b"location", b"/api/v1/sessions/" + secrets.token_hex(32).encode()),
-                   (b"content-length", b"0")]
+        headers = [
+            *CORS,
+            (b"location", b"/api/v1/sessions/" + secrets.token_hex(32).encode()),
+            (b"content-length", b"0"),
+        ]
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send(_EMPTY)
     else:

@@ -52,8 +52,9 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def wait_http(port: int, path: str = "/api/v1/schemas/ping", timeout: float = 30.0,
-              interval: float = 0.005) -> float:
+def wait_http(
+    port: int, path: str = "/api/v1/schemas/ping", timeout: float = 30.0, interval: float = 0.005
+) -> float:
     """Poll until ``GET path`` answers 2xx; return the time (perf_counter) it did."""
     deadline = time.monotonic() + timeout
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
@@ -73,9 +74,15 @@ def wait_http(port: int, path: str = "/api/v1/schemas/ping", timeout: float = 30
 class ServerProcess:
     """A Playhead (or baseline) server pinned to ``SERVER_CPU``; a context manager."""
 
-    def __init__(self, kind: str = "playhead", db: str | None = None, port: int | None = None,
-                 extra: list[str] | None = None, cpu: str = SERVER_CPU,
-                 ready_path: str = "/api/v1/schemas/ping") -> None:
+    def __init__(
+        self,
+        kind: str = "playhead",
+        db: str | None = None,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        cpu: str = SERVER_CPU,
+        ready_path: str = "/api/v1/schemas/ping",
+    ) -> None:
         self.kind = kind
         self.port = port or free_port()
         self.db = db or os.path.join(tempfile.mkdtemp(prefix="playhead-bench-"), "bench.db")
@@ -90,18 +97,48 @@ class ServerProcess:
     def command(self) -> list[str]:
         pin = ["taskset", "-c", self.cpu] if self.cpu else []
         if self.kind == "baseline":
-            return [*pin, PYTHON, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--loop", "uvloop", "--http", "httptools",
-                    "--no-access-log", "--log-level", "warning",
-                    # the same uvicorn options `playhead serve` uses (playhead/cli.py)
-                    "--no-proxy-headers", "--no-server-header", *self.extra]
-        return [*pin, PYTHON, "-m", "playhead", "serve", "--host", "127.0.0.1", "--port",
-                str(self.port), "--db", self.db, *self.extra]
+            return [
+                *pin,
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "bench.baseline_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                # the same uvicorn options `playhead serve` uses (playhead/cli.py)
+                "--no-proxy-headers",
+                "--no-server-header",
+                *self.extra,
+            ]
+        return [
+            *pin,
+            PYTHON,
+            "-m",
+            "playhead",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db",
+            self.db,
+            *self.extra,
+        ]
 
-    def start(self, wait: bool = True, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, wait: bool = True, timeout: float = 60.0) -> ServerProcess:
         self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), cwd=str(ROOT), stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command(), cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT
+        )
         if wait:
             self.ready_at = wait_http(self.port, self.ready_path, timeout=timeout)
         return self
@@ -132,7 +169,7 @@ class ServerProcess:
                 self.proc.wait(5)
         self.proc = None
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -161,7 +198,7 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
-    k = min(len(sorted_values) - 1, max(0, int(round(p / 100.0 * len(sorted_values) + 0.5)) - 1))
+    k = min(len(sorted_values) - 1, max(0, round(p / 100.0 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 

@@ -28,8 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerProcess, pin_self, scripts, verdict, write_result  # noqa: E402
-from loadgen import Traffic, closed_loop, connect, make_pool, post, run  # noqa: E402
+from common import ServerProcess, pin_self, scripts, verdict, write_result
+from loadgen import Traffic, closed_loop, connect, make_pool, post, run
 
 
 def open_scripts(n: int = 100) -> list[list[bytes]]:
@@ -41,8 +41,14 @@ def open_scripts(n: int = 100) -> list[list[bytes]]:
     return out
 
 
-async def drive(port: int, bodies: list[list[bytes]], kill_after: float, srv: ServerProcess,
-                sessions: int, connections: int) -> Traffic:
+async def drive(
+    port: int,
+    bodies: list[list[bytes]],
+    kill_after: float,
+    srv: ServerProcess,
+    sessions: int,
+    connections: int,
+) -> Traffic:
     pool = await make_pool(port, bodies, sessions)
     traffic = Traffic(bodies, pool, seed=5, spread=True)
     traffic.record = True
@@ -77,19 +83,26 @@ def one_round(index: int, args: argparse.Namespace, bodies: list[list[bytes]]) -
     srv = ServerProcess("playhead", extra=["--idle-timeout", "3600"])
     srv.start()
     try:
-        traffic = run(drive(srv.port, bodies, args.kill_after, srv, args.sessions, args.connections))
+        traffic = run(
+            drive(srv.port, bodies, args.kill_after, srv, args.sessions, args.connections)
+        )
         killed_code = srv.proc.returncode if srv.proc else None
         srv.stop()
         acked = traffic.acked
-        restart = ServerProcess("playhead", db=srv.db, port=srv.port,
-                                extra=["--idle-timeout", "3600"])
+        restart = ServerProcess(
+            "playhead", db=srv.db, port=srv.port, extra=["--idle-timeout", "3600"]
+        )
         t = time.perf_counter()
         restart.start()
         restart_s = restart.ready_at - t
         try:
             conn = sqlite3.connect(f"file:{srv.db}?mode=ro", uri=True)
-            stored = {(sid, bytes(body)) for sid, body in conn.execute(
-                "SELECT s.sid, e.body FROM events e JOIN sessions s ON s.id = e.session_id")}
+            stored = {
+                (sid, bytes(body))
+                for sid, body in conn.execute(
+                    "SELECT s.sid, e.body FROM events e JOIN sessions s ON s.id = e.session_id"
+                )
+            }
             conn.close()
             lost = [(sid, body) for sid, body in acked if (sid, body) not in stored]
             last_ts: dict[str, int] = {}
@@ -115,9 +128,11 @@ def one_round(index: int, args: argparse.Namespace, bodies: list[list[bytes]]) -
         "sessions_refused_after_restart": refused,
         "client_status_counts": {str(k): v for k, v in sorted(traffic.status.items())},
     }
-    print(f"round {index}: acked {len(acked)} events / {len(last_ts)} sessions, stored "
-          f"{len(stored)}, lost {len(lost)}, restart {restart_s:.2f}s, after restart "
-          f"{statuses} -> {verdict(not lost and not refused)}")
+    print(
+        f"round {index}: acked {len(acked)} events / {len(last_ts)} sessions, stored "
+        f"{len(stored)}, lost {len(lost)}, restart {restart_s:.2f}s, after restart "
+        f"{statuses} -> {verdict(not lost and not refused)}"
+    )
     return result
 
 
@@ -134,16 +149,21 @@ def main() -> None:
     lost = sum(r["lost_events"] for r in rounds)
     refused = sum(r["sessions_refused_after_restart"] for r in rounds)
     ok = lost == 0 and refused == 0
-    print(f"durability: {lost} acknowledged events lost, {refused} sessions refused over "
-          f"{len(rounds)} SIGKILL rounds: {verdict(ok)}")
-    write_result("durability", {
-        "rounds": rounds,
-        "lost_events_total": lost,
-        "sessions_refused_total": refused,
-        "acknowledged_events_total": sum(r["acknowledged_events"] for r in rounds),
-        "target_lost": 0,
-        "pass": ok,
-    })
+    print(
+        f"durability: {lost} acknowledged events lost, {refused} sessions refused over "
+        f"{len(rounds)} SIGKILL rounds: {verdict(ok)}"
+    )
+    write_result(
+        "durability",
+        {
+            "rounds": rounds,
+            "lost_events_total": lost,
+            "sessions_refused_total": refused,
+            "acknowledged_events_total": sum(r["acknowledged_events"] for r in rounds),
+            "target_lost": 0,
+            "pass": ok,
+        },
+    )
 
 
 if __name__ == "__main__":

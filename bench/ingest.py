@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     BENCH,
     CLIENT_CPU,
     PYTHON,
@@ -44,21 +44,50 @@ TARGET_P99_MS_64 = 10.0
 
 
 def make_pool(port: int, sessions: int, lua_data: Path) -> None:
-    cmd = ["taskset", "-c", CLIENT_CPU, PYTHON, str(BENCH / "loadgen.py"), "pool", "--port",
-           str(port), "--sessions", str(sessions), "--lua", str(lua_data)]
+    cmd = [
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        PYTHON,
+        str(BENCH / "loadgen.py"),
+        "pool",
+        "--port",
+        str(port),
+        "--sessions",
+        str(sessions),
+        "--lua",
+        str(lua_data),
+    ]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     print("   ", out.stdout.strip())
 
 
-def wrk(port: int, connections: int, duration: float, lua_data: Path, threads: int = 2) -> dict[str, Any]:
-    cmd = ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{threads}", f"-c{connections}",
-           f"-d{int(duration)}s", "--timeout", "5s", "--latency", "-s", str(LUA),
-           f"http://127.0.0.1:{port}", "--", str(threads)]
+def wrk(
+    port: int, connections: int, duration: float, lua_data: Path, threads: int = 2
+) -> dict[str, Any]:
+    cmd = [
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{int(duration)}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(threads),
+    ]
     env = {**os.environ, "PLAYHEAD_WRK_DATA": str(lua_data)}
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
-                         timeout=duration + 60)
+    out = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=duration + 60
+    )
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {out.stdout[-1500:]} {out.stderr[-1500:]}")
@@ -78,34 +107,61 @@ def wrk(port: int, connections: int, duration: float, lua_data: Path, threads: i
         "status_400_404_410": [raw.get("status_400"), raw.get("status_404"), raw.get("status_410")],
         "socket_errors": errors,
         "session_starts": raw["session_starts"],
-        "latency_ms": {k: round(lat[k] / 1000, 3) for k in ("p50", "p90", "p99", "p99.9", "max", "mean")},
+        "latency_ms": {
+            k: round(lat[k] / 1000, 3) for k in ("p50", "p90", "p99", "p99.9", "max", "mean")
+        },
     }
-    print(f"    {connections:>3} conns: {result['events_per_s']:>9.1f} req/s  "
-          f"p50 {result['latency_ms']['p50']} ms  p99 {result['latency_ms']['p99']} ms  "
-          f"p99.9 {result['latency_ms']['p99.9']} ms  non-2xx {result['non_2xx']}  "
-          f"socket errors {errors}  starts {result['session_starts']}")
+    print(
+        f"    {connections:>3} conns: {result['events_per_s']:>9.1f} req/s  "
+        f"p50 {result['latency_ms']['p50']} ms  p99 {result['latency_ms']['p99']} ms  "
+        f"p99.9 {result['latency_ms']['p99.9']} ms  non-2xx {result['non_2xx']}  "
+        f"socket errors {errors}  starts {result['session_starts']}"
+    )
     return result
 
 
 def open_loop(port: int, rate: float, duration: float, sessions: int) -> dict[str, Any]:
     out_json = Path("/tmp") / f"bench-open-{port}-{int(rate)}.json"
-    cmd = ["taskset", "-c", CLIENT_CPU, PYTHON, str(BENCH / "loadgen.py"), "open", "--port",
-           str(port), "--rate", str(rate), "--duration", str(duration), "--sessions",
-           str(sessions), "--json", str(out_json)]
+    cmd = [
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        PYTHON,
+        str(BENCH / "loadgen.py"),
+        "open",
+        "--port",
+        str(port),
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--sessions",
+        str(sessions),
+        "--json",
+        str(out_json),
+    ]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=duration + 120)
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     result = json.loads(out_json.read_text())
     out_json.unlink()
     lat = result["latency_ms"]
-    print(f"    open loop {rate:>7.0f}/s: achieved {result['achieved_rate']:>8.1f}/s  "
-          f"p50 {lat['p50']} ms  p99 {lat['p99']} ms  p99.9 {lat['p99.9']} ms  "
-          f"non-2xx {result['non_2xx']}  generator lag p99 {result['generator_lag_ms']['p99']} ms")
+    print(
+        f"    open loop {rate:>7.0f}/s: achieved {result['achieved_rate']:>8.1f}/s  "
+        f"p50 {lat['p50']} ms  p99 {lat['p99']} ms  p99.9 {lat['p99.9']} ms  "
+        f"non-2xx {result['non_2xx']}  generator lag p99 {result['generator_lag_ms']['p99']} ms"
+    )
     return result
 
 
-def closed_runs(kind: str, conns: list[int], duration: float, sessions: int,
-                extra_open: list[float] | None = None, open_duration: float = 15.0) -> dict[str, Any]:
+def closed_runs(
+    kind: str,
+    conns: list[int],
+    duration: float,
+    sessions: int,
+    extra_open: list[float] | None = None,
+    open_duration: float = 15.0,
+) -> dict[str, Any]:
     print(f"== {kind}")
     data = Path("/tmp") / f"bench-wrk-{kind}-{os.getpid()}.lua"
     out: dict[str, Any] = {"wrk": {}, "open_loop": {}}
@@ -133,9 +189,12 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",") if r]
     t0 = time.time()
     before = closed_runs("baseline", conns, args.duration, args.sessions)
-    playhead = closed_runs("playhead", conns, args.duration, args.sessions, rates, args.open_duration)
-    after = closed_runs("baseline", conns, args.duration, args.sessions,
-                        rates[-1:], args.open_duration)
+    playhead = closed_runs(
+        "playhead", conns, args.duration, args.sessions, rates, args.open_duration
+    )
+    after = closed_runs(
+        "baseline", conns, args.duration, args.sessions, rates[-1:], args.open_duration
+    )
     table: dict[str, Any] = {}
     ok_all = True
     for c in conns:
@@ -162,9 +221,11 @@ def main() -> None:
             "playhead_non_2xx": ph["non_2xx"],
             "checks": {k: verdict(v) for k, v in checks.items()},
         }
-        print(f"{c:>3} conns: Playhead {ph['events_per_s']:.0f}/s vs baseline avg {base:.0f}/s "
-              f"= {ratio:.2f}x  p99 {ph['latency_ms']['p99']} ms  non-2xx {ph['non_2xx']}  "
-              + "  ".join(f"{k}={verdict(v)}" for k, v in checks.items()))
+        print(
+            f"{c:>3} conns: Playhead {ph['events_per_s']:.0f}/s vs baseline avg {base:.0f}/s "
+            f"= {ratio:.2f}x  p99 {ph['latency_ms']['p99']} ms  non-2xx {ph['non_2xx']}  "
+            + "  ".join(f"{k}={verdict(v)}" for k, v in checks.items())
+        )
     open_summary = {}
     for rate, r in playhead["open_loop"].items():
         ok = r["non_2xx"] == 0 and r["achieved_rate"] >= 0.95 * float(rate)
@@ -175,17 +236,20 @@ def main() -> None:
             "generator_lag_ms": r["generator_lag_ms"],
             "sustained": verdict(ok),
         }
-    write_result("ingest", {
-        "targets": {"ratio": TARGET_RATIO, "p99_ms_at_64": TARGET_P99_MS_64, "non_2xx": 0},
-        "duration_s": args.duration,
-        "pool_sessions": args.sessions,
-        "closed_loop": table,
-        "open_loop_playhead": open_summary,
-        "open_loop_baseline": after["open_loop"],
-        "raw": {"baseline_before": before, "playhead": playhead, "baseline_after": after},
-        "pass": ok_all,
-        "elapsed_s": round(time.time() - t0, 1),
-    })
+    write_result(
+        "ingest",
+        {
+            "targets": {"ratio": TARGET_RATIO, "p99_ms_at_64": TARGET_P99_MS_64, "non_2xx": 0},
+            "duration_s": args.duration,
+            "pool_sessions": args.sessions,
+            "closed_loop": table,
+            "open_loop_playhead": open_summary,
+            "open_loop_baseline": after["open_loop"],
+            "raw": {"baseline_before": before, "playhead": playhead, "baseline_after": after},
+            "pass": ok_all,
+            "elapsed_s": round(time.time() - t0, 1),
+        },
+    )
     print("ingest:", verdict(ok_all))
 
 

@@ -21,19 +21,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerProcess, pin_self, scripts, verdict, write_result  # noqa: E402
-from loadgen import connect, location_sid, post, run  # noqa: E402
+from common import ServerProcess, pin_self, scripts, verdict, write_result
+from loadgen import connect, location_sid, post, run
 
 TARGET_BYTES = 2048
 START_TS = 1_700_000_000_000
 
 
 def event(kind: str, ts: int, playhead: float) -> bytes:
-    return (b'{"playerTime":{"playhead":%.1f,"ts":%d},"eventType":"%s"}'
-            % (playhead, ts, kind.encode()))
+    return b'{"playerTime":{"playhead":%.1f,"ts":%d},"eventType":"%s"}' % (
+        playhead,
+        ts,
+        kind.encode(),
+    )
 
 
-async def open_sessions(port: int, n: int, connections: int, starts: list[bytes]) -> tuple[list[str], dict[int, int]]:
+async def open_sessions(
+    port: int, n: int, connections: int, starts: list[bytes]
+) -> tuple[list[str], dict[int, int]]:
     conns = [await connect(port) for _ in range(connections)]
     sids: list[str] = []
     statuses: dict[int, int] = {}
@@ -47,8 +52,9 @@ async def open_sessions(port: int, n: int, connections: int, starts: list[bytes]
                 continue
             sid = location_sid(head)
             sids.append(sid)  # type: ignore[arg-type]
-            status, _, _ = await c.request(post(f"/api/v1/sessions/{sid}/events",
-                                                event("play", START_TS + 1500, 0.0)))
+            status, _, _ = await c.request(
+                post(f"/api/v1/sessions/{sid}/events", event("play", START_TS + 1500, 0.0))
+            )
             statuses[status] = statuses.get(status, 0) + 1
 
     await asyncio.gather(*(worker(c) for c in conns))
@@ -144,9 +150,11 @@ def main() -> None:
         open_s = time.perf_counter() - t
         after = settle(srv)
         per_session = (after - before) * 1024 / max(1, len(sids))
-        print(f"{len(sids)} sessions opened in {open_s:.1f}s ({2 * len(sids) / open_s:.0f} req/s), "
-              f"statuses {statuses}; RSS {before} -> {after} KiB: {per_session:.0f} bytes/session "
-              f"(target <= {TARGET_BYTES}): {verdict(per_session <= TARGET_BYTES)}")
+        print(
+            f"{len(sids)} sessions opened in {open_s:.1f}s ({2 * len(sids) / open_s:.0f} req/s), "
+            f"statuses {statuses}; RSS {before} -> {after} KiB: {per_session:.0f} bytes/session "
+            f"(target <= {TARGET_BYTES}): {verdict(per_session <= TARGET_BYTES)}"
+        )
         ping_result: dict[str, Any] = {}
         if args.ping_sessions and args.pings:
             subset = sids[: args.ping_sessions]
@@ -164,27 +172,34 @@ def main() -> None:
                 "extra_bytes_per_session": round(extra),
                 "bytes_per_session_with_1h_pings": round(per_session + extra),
             }
-            print(f"{len(subset)} sessions x {args.pings} pings in {ping_s:.1f}s, statuses {pstat}; "
-                  f"RSS {after} -> {after_pings} KiB (SQLite caches, allocator and live state; "
-                  f"+{extra:.0f} bytes per pinged session)")
+            print(
+                f"{len(subset)} sessions x {args.pings} pings in {ping_s:.1f}s, statuses {pstat}; "
+                f"RSS {after} -> {after_pings} KiB (SQLite caches, allocator and live state; "
+                f"+{extra:.0f} bytes per pinged session)"
+            )
     opened_b, pinged_b = live_state_bytes(pings=args.pings)
     ping_result["live_state_bytes_opened"] = round(opened_b)
     ping_result["live_state_bytes_after_1h_pings"] = round(pinged_b)
-    print(f"live state per session (tracemalloc): {opened_b:.0f} bytes after start + play, "
-          f"{pinged_b:.0f} bytes after {args.pings} more pings "
-          f"({verdict(pinged_b - opened_b <= 512)}: it must not grow with the pings)")
+    print(
+        f"live state per session (tracemalloc): {opened_b:.0f} bytes after start + play, "
+        f"{pinged_b:.0f} bytes after {args.pings} more pings "
+        f"({verdict(pinged_b - opened_b <= 512)}: it must not grow with the pings)"
+    )
     ok = per_session <= TARGET_BYTES and all(200 <= k < 300 for k in statuses)
-    write_result("memory", {
-        "sessions": len(sids),
-        "open_seconds": round(open_s, 1),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "rss_kib_before": before,
-        "rss_kib_after": after,
-        "bytes_per_session": round(per_session),
-        "target_bytes_per_session": TARGET_BYTES,
-        "one_hour_of_pings": ping_result,
-        "pass": ok,
-    })
+    write_result(
+        "memory",
+        {
+            "sessions": len(sids),
+            "open_seconds": round(open_s, 1),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "rss_kib_before": before,
+            "rss_kib_after": after,
+            "bytes_per_session": round(per_session),
+            "target_bytes_per_session": TARGET_BYTES,
+            "one_hour_of_pings": ping_result,
+            "pass": ok,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -43,10 +43,23 @@ def summarise(path: str, top: int, idle: bool) -> dict:
         if not body:
             continue
         leaf = short(body[-1])
-        if not idle and any(k in leaf for k in ("select (", "_run_once", "wait (threading", "get (queue", "poll (", "epoll")):
-            if leaf.split(" ")[0] in ("select", "wait", "get", "poll", "epoll_wait"):
-                totals[thread + " [idle]"] += n
-                continue
+        if (
+            not idle
+            and any(
+                k in leaf
+                for k in (
+                    "select (",
+                    "_run_once",
+                    "wait (threading",
+                    "get (queue",
+                    "poll (",
+                    "epoll",
+                )
+            )
+            and leaf.split(" ")[0] in ("select", "wait", "get", "poll", "epoll_wait")
+        ):
+            totals[thread + " [idle]"] += n
+            continue
         totals[thread] += n
         threads[thread][leaf] += n
         for f in set(short(x) for x in body):
@@ -58,7 +71,9 @@ def summarise(path: str, top: int, idle: bool) -> dict:
             "samples": total,
             "idle_samples": totals.get(thread + " [idle]", 0),
             "self": [(f, round(100 * c / total, 1)) for f, c in counts.most_common(top)],
-            "inclusive": [(f, round(100 * c / total, 1)) for f, c in inclusive[thread].most_common(top)],
+            "inclusive": [
+                (f, round(100 * c / total, 1)) for f, c in inclusive[thread].most_common(top)
+            ],
         }
     return out
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerProcess, pin_self, scripts, verdict, write_result  # noqa: E402
+from common import ServerProcess, pin_self, scripts, verdict, write_result
 
 TARGET_EMPTY_S = 1.0
 TARGET_FULL_S = 10.0
@@ -60,12 +60,30 @@ def build_db(db: str, n: int) -> float:
         ts = json.loads(body)["playerTime"]["ts"]
         sess_rows.append((sid_key, secrets.token_hex(32), now, ts, f"media-{k % 40}", 0))
         event_rows.append((sid_key, 0, now, body))
-        event_rows.append((sid_key, 1, now, b'{"playerTime":{"playhead":0.0,"ts":%d},"eventType":"play"}' % (ts + 1500)))
-        event_rows.append((sid_key, 2, now, b'{"playerTime":{"playhead":10.0,"ts":%d},"eventType":"ping"}' % (ts + 11500)))
-    conn.executemany("INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, downloaded)"
-                     " VALUES (?, ?, ?, ?, ?, ?)", sess_rows)
-    conn.executemany("INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
-                     event_rows)
+        event_rows.append(
+            (
+                sid_key,
+                1,
+                now,
+                b'{"playerTime":{"playhead":0.0,"ts":%d},"eventType":"play"}' % (ts + 1500),
+            )
+        )
+        event_rows.append(
+            (
+                sid_key,
+                2,
+                now,
+                b'{"playerTime":{"playhead":10.0,"ts":%d},"eventType":"ping"}' % (ts + 11500),
+            )
+        )
+    conn.executemany(
+        "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, downloaded)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        sess_rows,
+    )
+    conn.executemany(
+        "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)", event_rows
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -96,24 +114,34 @@ def main() -> None:
         full.append(seconds)
     best_empty, best_full = min(empty), min(full)
     ok_empty, ok_full = best_empty <= TARGET_EMPTY_S, best_full <= TARGET_FULL_S
-    print(f"startup empty db: best {best_empty:.3f}s median {statistics.median(empty):.3f}s "
-          f"(target <= {TARGET_EMPTY_S}s): {verdict(ok_empty)}")
-    print(f"startup with {args.sessions} open sessions (db built in {build_s:.1f}s): best "
-          f"{best_full:.3f}s runs {[round(x, 3) for x in full]} RSS {rss} KiB "
-          f"(target <= {TARGET_FULL_S}s): {verdict(ok_full)}")
-    write_result("startup", {
-        "empty_db_s": {"best": round(best_empty, 3), "median": round(statistics.median(empty), 3),
-                       "runs": [round(x, 3) for x in empty]},
-        "open_sessions": args.sessions,
-        "full_db_s": {"best": round(best_full, 3), "runs": [round(x, 3) for x in full]},
-        "full_db_rss_kib_after_start": rss,
-        "build_db_s": round(build_s, 1),
-        "target_empty_s": TARGET_EMPTY_S,
-        "target_full_s": TARGET_FULL_S,
-        "empty_pass": ok_empty,
-        "full_pass": ok_full,
-        "pass": ok_empty and ok_full,
-    })
+    print(
+        f"startup empty db: best {best_empty:.3f}s median {statistics.median(empty):.3f}s "
+        f"(target <= {TARGET_EMPTY_S}s): {verdict(ok_empty)}"
+    )
+    print(
+        f"startup with {args.sessions} open sessions (db built in {build_s:.1f}s): best "
+        f"{best_full:.3f}s runs {[round(x, 3) for x in full]} RSS {rss} KiB "
+        f"(target <= {TARGET_FULL_S}s): {verdict(ok_full)}"
+    )
+    write_result(
+        "startup",
+        {
+            "empty_db_s": {
+                "best": round(best_empty, 3),
+                "median": round(statistics.median(empty), 3),
+                "runs": [round(x, 3) for x in empty],
+            },
+            "open_sessions": args.sessions,
+            "full_db_s": {"best": round(best_full, 3), "runs": [round(x, 3) for x in full]},
+            "full_db_rss_kib_after_start": rss,
+            "build_db_s": round(build_s, 1),
+            "target_empty_s": TARGET_EMPTY_S,
+            "target_full_s": TARGET_FULL_S,
+            "empty_pass": ok_empty,
+            "full_pass": ok_full,
+            "pass": ok_empty and ok_full,
+        },
+    )
     for f in Path(folder).glob("*"):
         f.unlink()
     os.rmdir(folder)

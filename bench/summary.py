@@ -27,69 +27,131 @@ def rows() -> list[tuple[str, str, str, str]]:
     if ing:
         for conns, r in ing["closed_loop"].items():
             lat = r["playhead_latency_ms"]
-            out.append((f"Ingest, wrk closed loop, {conns} connections",
-                        f"{r['playhead_events_per_s']:,.0f} events/s vs baseline "
-                        f"{r['baseline_avg_events_per_s']:,.0f} (before {r['baseline_before_events_per_s']:,.0f}, "
-                        f"after {r['baseline_after_events_per_s']:,.0f}) = **{r['ratio']:.2f}×**",
-                        "≥ 0.5× baseline", pf(r["checks"]["ratio_ge_0.5"] == "PASS")))
-            out.append((f"Ingest latency, {conns} connections",
-                        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, p99.9 {lat['p99.9']} ms; "
-                        f"non-2xx {r['playhead_non_2xx']}",
-                        "p99 ≤ 10 ms, 0 non-2xx" if conns == "64" else "0 non-2xx",
-                        pf(all(v == "PASS" for k, v in r["checks"].items() if k != "ratio_ge_0.5"))))
+            out.append(
+                (
+                    f"Ingest, wrk closed loop, {conns} connections",
+                    f"{r['playhead_events_per_s']:,.0f} events/s vs baseline "
+                    f"{r['baseline_avg_events_per_s']:,.0f} (before {r['baseline_before_events_per_s']:,.0f}, "
+                    f"after {r['baseline_after_events_per_s']:,.0f}) = **{r['ratio']:.2f}×**",
+                    "≥ 0.5× baseline",
+                    pf(r["checks"]["ratio_ge_0.5"] == "PASS"),
+                )
+            )
+            out.append(
+                (
+                    f"Ingest latency, {conns} connections",
+                    f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, p99.9 {lat['p99.9']} ms; "
+                    f"non-2xx {r['playhead_non_2xx']}",
+                    "p99 ≤ 10 ms, 0 non-2xx" if conns == "64" else "0 non-2xx",
+                    pf(all(v == "PASS" for k, v in r["checks"].items() if k != "ratio_ge_0.5")),
+                )
+            )
         for rate, r in ing.get("open_loop_playhead", {}).items():
             lat = r["latency_ms"]
-            out.append((f"Ingest, open loop {int(rate):,} events/s",
-                        f"achieved {r['achieved_rate']:,.0f}/s, p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
-                        f"p99.9 {lat['p99.9']} ms, non-2xx {r['non_2xx']}",
-                        "rate held, 0 non-2xx", pf(r["sustained"] == "PASS")))
+            out.append(
+                (
+                    f"Ingest, open loop {int(rate):,} events/s",
+                    f"achieved {r['achieved_rate']:,.0f}/s, p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
+                    f"p99.9 {lat['p99.9']} ms, non-2xx {r['non_2xx']}",
+                    "rate held, 0 non-2xx",
+                    pf(r["sustained"] == "PASS"),
+                )
+            )
     sus = load("sustained")
     if sus:
         w = sus["wrk"]
-        out.append((f"Sustained {sus['duration_s']:.0f} s, {sus['connections']} connections",
-                    f"{w['events_per_s']:,.0f} events/s, p99 {w['latency_ms']['p99']} ms, non-2xx {w['non_2xx']}; "
-                    f"RSS {sus['rss_kib_start'] / 1024:.0f} → {sus['rss_kib_end'] / 1024:.0f} MiB, "
-                    f"last 30 s +{sus['growth_last_30s_pct']} %",
-                    "flat memory (< 5 % in last 30 s), 0 non-2xx", pf(sus["pass"])))
+        out.append(
+            (
+                f"Sustained {sus['duration_s']:.0f} s, {sus['connections']} connections",
+                f"{w['events_per_s']:,.0f} events/s, p99 {w['latency_ms']['p99']} ms, non-2xx {w['non_2xx']}; "
+                f"RSS {sus['rss_kib_start'] / 1024:.0f} → {sus['rss_kib_end'] / 1024:.0f} MiB, "
+                f"last 30 s +{sus['growth_last_30s_pct']} %",
+                "flat memory (< 5 % in last 30 s), 0 non-2xx",
+                pf(sus["pass"]),
+            )
+        )
     mem = load("memory")
     if mem:
-        out.append((f"Memory, {mem['sessions']:,} open sessions",
-                    f"{mem['bytes_per_session']:,} bytes/session (RSS {mem['rss_kib_before'] / 1024:.0f} → "
-                    f"{mem['rss_kib_after'] / 1024:.0f} MiB)", "≤ 2,048 bytes", pf(mem["pass"])))
+        out.append(
+            (
+                f"Memory, {mem['sessions']:,} open sessions",
+                f"{mem['bytes_per_session']:,} bytes/session (RSS {mem['rss_kib_before'] / 1024:.0f} → "
+                f"{mem['rss_kib_after'] / 1024:.0f} MiB)",
+                "≤ 2,048 bytes",
+                pf(mem["pass"]),
+            )
+        )
         ph = mem.get("one_hour_of_pings") or {}
         if ph and "live_state_bytes_after_1h_pings" in ph:
             opened, pinged = ph["live_state_bytes_opened"], ph["live_state_bytes_after_1h_pings"]
-            out.append(("Live state per session after 1 h of pings (tracemalloc)",
-                        f"{opened:,} bytes after start + play → {pinged:,} bytes after "
-                        f"{ph['pings_per_session']} pings (process RSS +{ph['extra_bytes_per_session']:,} "
-                        f"bytes per pinged session: SQLite caches and allocator)",
-                        "does not grow with pings", pf(pinged - opened <= 512)))
+            out.append(
+                (
+                    "Live state per session after 1 h of pings (tracemalloc)",
+                    f"{opened:,} bytes after start + play → {pinged:,} bytes after "
+                    f"{ph['pings_per_session']} pings (process RSS +{ph['extra_bytes_per_session']:,} "
+                    f"bytes per pinged session: SQLite caches and allocator)",
+                    "does not grow with pings",
+                    pf(pinged - opened <= 512),
+                )
+            )
     dur = load("durability")
     if dur:
-        out.append((f"Durability, SIGKILL under load × {len(dur['rounds'])}",
-                    f"{dur['lost_events_total']} of {dur['acknowledged_events_total']:,} acknowledged events lost; "
-                    f"{dur['sessions_refused_total']} sessions refused after restart",
-                    "0 lost", pf(dur["pass"])))
+        out.append(
+            (
+                f"Durability, SIGKILL under load × {len(dur['rounds'])}",
+                f"{dur['lost_events_total']} of {dur['acknowledged_events_total']:,} acknowledged events lost; "
+                f"{dur['sessions_refused_total']} sessions refused after restart",
+                "0 lost",
+                pf(dur["pass"]),
+            )
+        )
     rep = load("report_latency")
     if rep:
-        out.append((f"Report latency, open one-hour session ({rep['events']} events)",
-                    f"p50 {rep['open_ms']['p50']} ms, p99 {rep['open_ms']['p99']} ms", "p50 ≤ 2 ms",
-                    pf(rep["open_pass"])))
-        out.append(("Report latency, closed session (folded from storage)",
-                    f"p50 {rep['closed_ms']['p50']} ms, p99 {rep['closed_ms']['p99']} ms", "p50 ≤ 2 ms",
-                    pf(rep["closed_pass"])))
+        out.append(
+            (
+                f"Report latency, open one-hour session ({rep['events']} events)",
+                f"p50 {rep['open_ms']['p50']} ms, p99 {rep['open_ms']['p99']} ms",
+                "p50 ≤ 2 ms",
+                pf(rep["open_pass"]),
+            )
+        )
+        out.append(
+            (
+                "Report latency, closed session (folded from storage)",
+                f"p50 {rep['closed_ms']['p50']} ms, p99 {rep['closed_ms']['p99']} ms",
+                "p50 ≤ 2 ms",
+                pf(rep["closed_pass"]),
+            )
+        )
     st = load("startup")
     if st:
-        out.append(("Start-up, empty database", f"{st['empty_db_s']['best']} s (median {st['empty_db_s']['median']} s)",
-                    "≤ 1 s", pf(st["empty_pass"])))
-        out.append((f"Start-up, {st['open_sessions']:,} open sessions",
-                    f"{st['full_db_s']['best']} s (runs {st['full_db_s']['runs']})", "≤ 10 s", pf(st["full_pass"])))
+        out.append(
+            (
+                "Start-up, empty database",
+                f"{st['empty_db_s']['best']} s (median {st['empty_db_s']['median']} s)",
+                "≤ 1 s",
+                pf(st["empty_pass"]),
+            )
+        )
+        out.append(
+            (
+                f"Start-up, {st['open_sessions']:,} open sessions",
+                f"{st['full_db_s']['best']} s (runs {st['full_db_s']['runs']})",
+                "≤ 10 s",
+                pf(st["full_pass"]),
+            )
+        )
     eng = load("engine")
     if eng:
-        out.append(("Engine (bench/engine.py), incremental apply",
-                    f"{eng['apply_events_per_s']:,} events/s; fold {eng['fold_events_per_s']:,}/s; "
-                    f"report p50 {eng['report_p50_ms_one_hour']} ms", f"≥ {eng['target_events_per_s']:,} events/s",
-                    pf(eng["pass"])))
+        out.append(
+            (
+                "Engine (bench/engine.py), incremental apply",
+                f"{eng['apply_events_per_s']:,} events/s; fold {eng['fold_events_per_s']:,}/s; "
+                f"report p50 {eng['report_p50_ms_one_hour']} ms",
+                f"≥ {eng['target_events_per_s']:,} events/s",
+                pf(eng["pass"]),
+            )
+        )
     return out
 
 
@@ -100,8 +162,10 @@ def main() -> None:
     machine = next((load(n)["machine"] for n in ("ingest", "memory", "startup") if load(n)), None)
     lines = []
     if machine:
-        lines.append(f"Machine: {machine['cores']} cores (shared, noisy), Python {machine['python']}; "
-                     f"server pinned to CPU {machine['server_cpu']}, clients to CPU {machine['client_cpu']}.\n")
+        lines.append(
+            f"Machine: {machine['cores']} cores (shared, noisy), Python {machine['python']}; "
+            f"server pinned to CPU {machine['server_cpu']}, clients to CPU {machine['client_cpu']}.\n"
+        )
     lines.append("| Benchmark | Measured | Target | Result |")
     lines.append("|---|---|---|---|")
     lines.extend(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows())

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerProcess, verdict, write_result  # noqa: E402
-from ingest import make_pool, wrk  # noqa: E402
+from common import ServerProcess, verdict, write_result
+from ingest import make_pool, wrk
 
 TARGET_GROWTH = 0.05
 
@@ -59,25 +59,30 @@ def main() -> None:
     growth_total = (rss[-1] - rss[0]) / rss[0] if rss else float("nan")
     flat = growth_last30 < TARGET_GROWTH
     ok = flat and run["non_2xx"] == 0 and run["socket_errors"] == 0
-    print(f"sustained {args.duration:.0f}s @ {args.connections} conns: {run['events_per_s']:.0f} ev/s, "
-          f"p99 {run['latency_ms']['p99']} ms, non-2xx {run['non_2xx']}; RSS {rss[0]} -> "
-          f"{rss[half]} -> {rss[-1]} KiB, last-30s growth {growth_last30 * 100:.2f} % "
-          f"(target < 5 %): {verdict(flat)}")
-    write_result("sustained", {
-        "duration_s": args.duration,
-        "warmup_s": args.warmup,
-        "idle_timeout_s": args.idle_timeout,
-        "connections": args.connections,
-        "wrk": run,
-        "rss_kib_samples": samples,
-        "rss_kib_start": rss[0],
-        "rss_kib_end": rss[-1],
-        "growth_last_30s_pct": round(growth_last30 * 100, 2),
-        "growth_total_pct": round(growth_total * 100, 2),
-        "target_growth_pct": TARGET_GROWTH * 100,
-        "memory_flat": flat,
-        "pass": ok,
-    })
+    print(
+        f"sustained {args.duration:.0f}s @ {args.connections} conns: {run['events_per_s']:.0f} ev/s, "
+        f"p99 {run['latency_ms']['p99']} ms, non-2xx {run['non_2xx']}; RSS {rss[0]} -> "
+        f"{rss[half]} -> {rss[-1]} KiB, last-30s growth {growth_last30 * 100:.2f} % "
+        f"(target < 5 %): {verdict(flat)}"
+    )
+    write_result(
+        "sustained",
+        {
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "idle_timeout_s": args.idle_timeout,
+            "connections": args.connections,
+            "wrk": run,
+            "rss_kib_samples": samples,
+            "rss_kib_start": rss[0],
+            "rss_kib_end": rss[-1],
+            "growth_last_30s_pct": round(growth_last30 * 100, 2),
+            "growth_total_pct": round(growth_total * 100, 2),
+            "target_growth_pct": TARGET_GROWTH * 100,
+            "memory_flat": flat,
+            "pass": ok,
+        },
+    )
 
 
 if __name__ == "__main__":
