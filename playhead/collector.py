@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -27,6 +28,7 @@ from playhead.storage import NewSession, SessionRow, Storage, StoredEvent, Summa
 
 Clock = Callable[[], int]
 
+_SID = re.compile(r"[0-9a-f]{64}")
 # A closed session stays in memory this long (at least) so late events get a cheap 410.
 _KEEP_CLOSED_MS = 30_000
 
@@ -223,7 +225,7 @@ class Collector:
 
     async def _refuse_unheld(self, sid: str) -> None:
         """404 for an unknown sid, 410 (counted) for one closed and no longer held in memory."""
-        row = await self.storage.find_session(sid)
+        row = await self.storage.find_session(sid) if _SID.fullmatch(sid) else None
         if row is None:
             raise UnknownSession()
         self.storage.submit_refused(row.id)

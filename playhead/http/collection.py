@@ -19,7 +19,6 @@ Routes (``{p}`` is the optional prefix; the unprefixed paths always work too)::
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -31,7 +30,6 @@ from playhead.errors import (
     ClientError,
     InvalidBody,
     UnknownEventType,
-    UnknownSession,
     error_body,
 )
 from playhead.protocol.schemas import event_schema
@@ -54,7 +52,6 @@ CORS_HEADERS: list[tuple[bytes, bytes]] = [
 _JSON = (b"content-type", b"application/json")
 _NO_CONTENT = {"type": "http.response.start", "status": 204, "headers": CORS_HEADERS}
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
-_SID = re.compile(r"[0-9a-f]{64}")
 
 
 class CollectionApp:
@@ -117,9 +114,6 @@ class CollectionApp:
     async def _post(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
         if rest.startswith("sessions/") and rest.endswith("/events"):
             sid = rest[len("sessions/") : -len("/events")]
-            if not _SID.fullmatch(sid):
-                await _drain(receive)
-                raise UnknownSession()
             body = await _read_body(scope, receive, self.max_event_bytes)
             await self.collector.add_event(sid, body)
             await send(_NO_CONTENT)
@@ -151,6 +145,12 @@ class CollectionApp:
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body; 413 as soon as it is known to exceed ``limit``."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):  # the usual case: a small body in one piece
+        if len(body) > limit:
+            raise BodyTooLarge(f"The body may be at most {limit} bytes.")
+        return body
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
@@ -160,12 +160,6 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             if declared > limit:
                 raise BodyTooLarge(f"The body may be at most {limit} bytes.")
             break
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        if len(body) > limit:
-            raise BodyTooLarge(f"The body may be at most {limit} bytes.")
-        return body
     chunks = [body]
     size = len(body)
     while message.get("more_body", False):
