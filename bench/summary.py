@@ -62,7 +62,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         w = sus["wrk"]
         out.append(
             (
-                f"Sustained {sus['duration_s']:.0f} s, {sus['connections']} connections",
+                f"Sustained {sus['duration_s']:.0f} s (after {sus.get('warmup_s', 0):.0f} s warm-up), {sus['connections']} connections",
                 f"{w['events_per_s']:,.0f} events/s, p99 {w['latency_ms']['p99']} ms, non-2xx {w['non_2xx']}; "
                 f"RSS {sus['rss_kib_start'] / 1024:.0f} → {sus['rss_kib_end'] / 1024:.0f} MiB, "
                 f"last 30 s +{sus['growth_last_30s_pct']} %",
@@ -117,7 +117,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         )
         out.append(
             (
-                "Report latency, closed session (folded from storage)",
+                "Report latency, closed session (read back from storage)",
                 f"p50 {rep['closed_ms']['p50']} ms, p99 {rep['closed_ms']['p99']} ms",
                 "p50 ≤ 2 ms",
                 pf(rep["closed_pass"]),
