@@ -27,6 +27,8 @@ from typing import IO, Any
 
 import click
 
+from playhead.client._transport import parse_endpoint
+
 __all__ = [
     "DEFAULT_URL",
     "SimulationSummary",
@@ -457,13 +459,7 @@ class _Run:
         timeout: float,
         summary: SimulationSummary,
     ) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.prefix = parts.path.rstrip("/")
+        self.scheme, self.host, self.port, self.prefix = parse_endpoint(url)
         self.speed = speed
         self.max_requests = max_requests
         self.timeout = timeout

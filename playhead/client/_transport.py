@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "RETRY_STATUSES",
@@ -32,6 +32,24 @@ RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 _LOCATION_RE = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/]+)?(?:.*?)/api/([^/]+)/sessions/([^/?#]+)"
 )
+
+
+class Endpoint(NamedTuple):
+    """Where a Playhead server listens: scheme, host, port and the path prefix (may be "")."""
+
+    scheme: str
+    host: str
+    port: int
+    prefix: str
+
+
+def parse_endpoint(url: str) -> Endpoint:
+    """Split an http(s) endpoint URL such as ``https://example.com/va`` (ValueError otherwise)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"endpoint must be an http(s) URL, got {url!r}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return Endpoint(parsed.scheme, parsed.hostname, port, parsed.path.rstrip("/"))
 
 
 class PlayheadError(Exception):
@@ -120,13 +138,7 @@ class Transport:
         max_backoff: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        parsed = urllib.parse.urlsplit(endpoint)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-        self.scheme = parsed.scheme
-        self.host = parsed.hostname
-        self.port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        self.prefix = parsed.path.rstrip("/")
+        self.scheme, self.host, self.port, self.prefix = parse_endpoint(endpoint)
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+from playhead.protocol.constants import EVENT_TYPES as _EVENT_TYPES
+
 REQUIRED_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sessionStart": {
         "analytics.trackingServer": str,
@@ -42,30 +44,7 @@ REQUIRED_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "stateStart": {"media.state.name": str},
     "stateEnd": {"media.state.name": str},
 }
-EVENT_TYPES = frozenset(
-    [
-        "sessionStart",
-        "sessionComplete",
-        "sessionEnd",
-        "play",
-        "ping",
-        "pauseStart",
-        "bufferStart",
-        "bitrateChange",
-        "error",
-        "adBreakStart",
-        "adBreakComplete",
-        "adStart",
-        "adComplete",
-        "adSkip",
-        "chapterStart",
-        "chapterComplete",
-        "chapterSkip",
-        "stateStart",
-        "stateEnd",
-        "statesUpdate",
-    ]
-)
+EVENT_TYPES = frozenset(_EVENT_TYPES)
 CUSTOM_METADATA_EVENTS = frozenset({"sessionStart", "adStart", "chapterStart"})
 
 
