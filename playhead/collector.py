@@ -10,6 +10,7 @@ and by :meth:`Collector.sweep`), the straggler grace after ``sessionEnd``, and 4
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import time
@@ -28,6 +29,7 @@ from playhead.storage import NewSession, SessionRow, Storage, StoredEvent, Summa
 
 Clock = Callable[[], int]
 
+log = logging.getLogger("playhead.collector")
 _SID = re.compile(r"[0-9a-f]{64}")
 # A closed session stays in memory this long (at least) so late events get a cheap 410.
 _KEEP_CLOSED_MS = 30_000
@@ -61,8 +63,18 @@ def wall_clock_ms() -> int:
 
 
 def _decode_stored(events: Iterable[StoredEvent]) -> list[tuple[Event, int, int]]:
-    """Decode stored raw events (accepted before, so lenient rules apply)."""
-    return [(decode_event(e.body), e.seq, e.received_ms) for e in events]
+    """Decode stored raw events (accepted before, so lenient rules apply).
+
+    An event that no longer decodes (it could only come from another version's rules) is
+    skipped with a log line rather than stopping a re-fold or the server's start.
+    """
+    decoded = []
+    for e in events:
+        try:
+            decoded.append((decode_event(e.body), e.seq, e.received_ms))
+        except InvalidBody as exc:
+            log.error("stored event %d no longer decodes, skipped: %s", e.seq, exc.errors)
+    return decoded
 
 
 class Collector:
@@ -235,14 +247,28 @@ class Collector:
         live.refused += 1
         self.storage.submit_refused(live.session_id)
 
-    async def _refold(self, live: LiveSession) -> None:
+    async def _refold(self, live: LiveSession, attempts: int = 3) -> None:
         """Re-fold a session from its stored log plus whatever arrived meanwhile (rule 11)."""
-        stored = await self.storage.session_events(live.session_id)
-        merged = {item[1]: item for item in _decode_stored(stored)}
+        merged: dict[int, tuple[Event, int, int]] = {}
+        for attempt in range(1, attempts + 1):
+            try:
+                merged = {
+                    item[1]: item
+                    for item in _decode_stored(await self.storage.session_events(live.session_id))
+                }
+                break
+            except Exception:  # storage trouble: never leave the session stuck mid-re-fold
+                log.exception("re-fold of session %s failed (attempt %d)", live.sid, attempt)
+                await asyncio.sleep(0.05 * attempt)
         for item in live.pending or ():
             merged.setdefault(item[1], item)
-        start = merged.pop(0)
-        live.fold = fold(live.sid, start[0], start[2], merged.values(), self.limits)
+        if 0 in merged:
+            start = merged.pop(0)
+            live.fold = fold(live.sid, start[0], start[2], merged.values(), self.limits)
+        else:  # the log could not be read: keep the fold, add what arrived in order
+            for event, seq, received in sorted(merged.values(), key=lambda e: e[1]):
+                if live.fold.in_order(event, seq):
+                    live.fold.apply(event, seq, received)
         live.pending = None
         live.refold_task = None
         trigger = live.fold.close_trigger
@@ -341,6 +367,9 @@ class Collector:
         count = 0
         for row, stored in self.storage.open_sessions():
             events = _decode_stored(stored)
+            if not events or events[0][1] != 0:
+                log.error("session %s: its sessionStart does not decode; not restored", row.sid)
+                continue
             start = events[0]
             live = LiveSession(
                 row.id,

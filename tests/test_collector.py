@@ -155,3 +155,53 @@ def test_evicted_closed_session_reports_its_stored_final_report(
     after = client.get(f"/reports/sessions/{sid}").json()
     assert after == before
     assert after["sessionDetails"]["timePlayed"] == 30.0
+
+
+def test_restart_skips_a_stored_event_that_no_longer_decodes(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    db = tmp_path / "odd.db"
+    first = make_client(db=str(db))
+    sid = open_session(first)
+    assert (
+        first.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code == 204
+    )
+    first.__exit__(None, None, None)
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO events (session_id, seq, received_ms, body)"
+        " SELECT id, 2, started_ms, X'7b6e6f7421' FROM sessions"  # b'{not!'
+    )
+    conn.commit()
+    conn.close()
+
+    second = make_client(db=str(db))
+    url = f"/api/v1/sessions/{sid}/events"
+    assert second.post(url, json=ev("ping", TS0 + 11000, 10)).status_code == 204
+    assert second.get(f"/reports/sessions/{sid}").json()["sessionDetails"]["timePlayed"] == 10.0
+
+
+def test_refold_survives_a_failing_storage_read(client: TestClient) -> None:
+    collector = client.app.collector  # type: ignore[attr-defined]
+    storage = collector.storage
+    real = storage.session_events
+    calls = {"n": 0}
+
+    async def flaky(session_id: int) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk hiccup")
+        return await real(session_id)
+
+    storage.session_events = flaky
+    sid = open_session(client)
+    url = f"/api/v1/sessions/{sid}/events"
+    for body in (
+        ev("play", TS0 + 1000),
+        ev("ping", TS0 + 21000, 20),
+        ev("pauseStart", TS0 + 11000, 10),
+    ):
+        assert client.post(url, json=body).status_code == 204
+    details = client.get(f"/reports/sessions/{sid}").json()["sessionDetails"]
+    assert calls["n"] == 2  # the re-fold retried once, then read the log
+    assert (details["timePlayed"], details["pauseTime"]) == (10.0, 10.0)
