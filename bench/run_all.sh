@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every benchmark once (about 12 minutes on 2 cores) and print the summary table.
+# Run every benchmark once (about 13 minutes on 2 cores) and print the summary table.
 # Server pinned to CPU 0, clients to CPU 1 (BENCH_SERVER_CPU / BENCH_CLIENT_CPU to change).
 set -uo pipefail
 cd "$(dirname "$0")/.."
