@@ -74,7 +74,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await storage.start()
-        restored = collector.restore()
+        restored = await collector.restore()
         # timeouts that fell due while the server was down are applied now (rule 9)
         await collector.sweep()
         if restored:

@@ -362,10 +362,10 @@ class Collector:
         return fold_stored(row, await self.storage.session_events(row.id), self.limits)
 
     # ------------------------------------------------------------------ start-up
-    def restore(self) -> int:
-        """Rebuild live state of every open session from storage (blocking; at start-up)."""
+    async def restore(self) -> int:
+        """Rebuild live state of every open session from storage (at start-up)."""
         count = 0
-        for row, stored in self.storage.open_sessions():
+        async for row, stored in self.storage.open_sessions():
             events = _decode_stored(stored)
             if not events or events[0][1] != 0:
                 log.error("session %s: its sessionStart does not decode; not restored", row.sid)

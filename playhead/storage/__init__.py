@@ -8,7 +8,7 @@ that before it answers, which is what makes every acknowledged event durable.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import msgspec
@@ -102,8 +102,8 @@ class Storage(Protocol):
     async def session_events(self, session_id: int) -> list[StoredEvent]:
         """Every stored event of a session (sessionStart included), in arrival order."""
 
-    def open_sessions(self) -> Iterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Every open session with its events (blocking; used once, at start-up)."""
+    def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Every open session with its events, in session order (used once, at start-up)."""
 
     def queue_depth(self) -> int:
         """Writes submitted but not yet committed."""

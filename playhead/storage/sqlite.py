@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -272,8 +272,11 @@ class SQLiteStorage:
         """Run a read-only function on the writer's connection, after every earlier write."""
         return await self._read(fn)
 
-    def open_sessions(self) -> Iterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Every open session with its events, streamed in session order (start-up only)."""
+    async def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Every open session with its events, streamed in session order.
+
+        Reads on the calling thread: it runs once, at start-up, before any request is served.
+        """
         assert self._conn is not None
         conn = self._conn
         rows = conn.execute(

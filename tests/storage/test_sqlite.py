@@ -70,7 +70,7 @@ def test_session_events_close_and_reads_see_earlier_writes(tmp_path: Path) -> No
         storage = make(tmp_path / "s.db")
         await storage.start()
         assert storage.next_session_id() == 2  # continues after the largest stored id
-        assert list(storage.open_sessions()) == []
+        assert [item async for item in storage.open_sessions()] == []
         await storage.stop()
 
     run(reopen())
@@ -85,7 +85,9 @@ def test_open_sessions_streams_each_open_session_with_its_events(tmp_path: Path)
             events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
             storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events)
         await storage.submit_close(2, "idle", 99)
-        found = [(row.sid, [e.seq for e in events]) for row, events in storage.open_sessions()]
+        found = [
+            (row.sid, [e.seq for e in events]) async for row, events in storage.open_sessions()
+        ]
         await storage.stop()
         return found
 
