@@ -110,11 +110,18 @@ class Storage(Protocol):
 
 
 def open_storage(url: str, *, queue_size: int, batch_size: int, synchronous: str) -> Storage:
-    """Open the backend named by ``url``: a file path or ``sqlite:///path`` (SQLite)."""
+    """Open the backend named by ``url``: a file path or ``sqlite:///path`` (SQLite), or a
+    ``postgres://``/``postgresql://`` URL (PostgreSQL; ``synchronous`` does not apply)."""
     if url.startswith(("postgres://", "postgresql://")):
-        raise ConfigError(
-            "PostgreSQL storage is not available yet; use a SQLite path (the default)"
-        )
+        try:
+            from playhead.storage.postgres import PostgresStorage
+        except ImportError as exc:
+            if exc.name != "asyncpg":
+                raise
+            raise ConfigError(
+                'PostgreSQL storage needs the "postgres" extra: pip install "playhead[postgres]"'
+            ) from None
+        return PostgresStorage(url, queue_size=queue_size, batch_size=batch_size)
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     if "://" in path:
         raise ConfigError(f"unsupported database URL {url!r}; give a SQLite file path")

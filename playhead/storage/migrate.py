@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # asyncpg is an optional extra; only the PostgreSQL backend imports it
+    from asyncpg import Connection  # type: ignore[import-untyped]
+
+# Serializes concurrent migrators on one database (any constant shared by all Playheads).
+_PG_MIGRATION_LOCK = 0x706C6179  # "play"
 
 
 def migration_files(dialect: str) -> list[tuple[int, str, str]]:
@@ -44,3 +51,32 @@ def migrate_sqlite(conn: sqlite3.Connection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+async def migrate_postgres(conn: Connection) -> list[str]:
+    """Apply every pending PostgreSQL migration, each in its own transaction; return their names.
+
+    Tables are created in the connection's ``search_path`` schema. A session-level advisory lock
+    makes two processes migrating the same database at once take turns.
+    """
+    await conn.execute("SELECT pg_advisory_lock($1)", _PG_MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for version, name, sql in migration_files("postgres"):
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)  # no arguments: the simple protocol runs every statement
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
+                )
+            applied.append(name)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _PG_MIGRATION_LOCK)

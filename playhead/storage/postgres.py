@@ -1,0 +1,491 @@
+"""PostgreSQL storage: asyncpg, one writer task, group commit, bounded queue.
+
+The same design as :mod:`playhead.storage.sqlite`, on the event loop instead of a thread: every
+write is a small job appended to the *open batch*, and all writes of one batch share one future.
+A background task takes a whole batch (at most ``batch_size`` jobs), writes it in one
+transaction with ``executemany``/``COPY``, commits, and only then completes the batch's future —
+so a request is answered after its event is committed, and a burst of requests costs one commit.
+Reads that must see every earlier write are jobs too: they run right after their batch commits
+(concurrently, on other pooled connections when there are several) and before the next batch is
+written, so they see exactly the writes submitted before them. When more than ``queue_size``
+session/event jobs wait, ``submit_*`` raises :class:`~playhead.errors.Overloaded` (503);
+lifecycle bookkeeping (closes, refusals, summaries, reads) is never refused.
+
+Assumption: this process is the only writer of the database (like the SQLite backend). Session
+ids are reserved in memory from ``MAX(id)`` read at :meth:`PostgresStorage.start`; two servers
+sharing one database would hand out the same ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import msgspec
+
+from playhead.errors import Overloaded
+from playhead.storage import NewSession, SessionRow, StoredEvent, Summary
+from playhead.storage.migrate import migrate_postgres
+from playhead.storage.summaries import SummaryRows, summary_rows
+
+log = logging.getLogger(__name__)
+
+# Job kinds, executed within one transaction in this order so that, for example, a session
+# inserted and closed in the same batch ends up closed.
+_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY, _READ = range(6)
+
+_EVENT_COLUMNS = ("session_id", "seq", "received_ms", "body")
+_SQL = {
+    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    _EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES ($1, $2, $3, $4)",
+    _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = $1, closed_ms = $2"
+    " WHERE id = $3 AND state = 'open'",
+    _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = $1",
+}
+_SUMMARY_COLUMNS = (
+    "session_id",
+    "final",
+    "updated_ms",
+    "first_event_ts",
+    "last_event_ts",
+    "media_id",
+    "content_type",
+    "is_played",
+    "is_completed",
+    "is_downloaded",
+    "has_resume",
+    "time_played",
+    "total_time_played",
+    "unique_time_played",
+    "pause_count",
+    "pause_time",
+    "ad_count",
+    "chapter_count",
+    "time_to_start",
+    "bitrate_average",
+    "buffer_count",
+    "buffer_time",
+    "stall_count",
+    "stall_time",
+    "error_count",
+    "dropped_frames",
+    "is_dropped_before_start",
+    "refused",
+    "report",
+)
+_SUMMARY_SQL = (
+    f"INSERT INTO session_summaries ({', '.join(_SUMMARY_COLUMNS)}) VALUES ("
+    + ", ".join(f"${i}" for i in range(1, len(_SUMMARY_COLUMNS) + 1))
+    + ") ON CONFLICT (session_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _SUMMARY_COLUMNS[1:]),
+    "INSERT INTO ad_summaries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    "INSERT INTO chapter_summaries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    "INSERT INTO state_summaries VALUES ($1, $2, $3, $4)",
+)
+_SUMMARY_CLEAR = tuple(
+    f"DELETE FROM {table} WHERE session_id = ANY($1::bigint[])"
+    for table in ("ad_summaries", "chapter_summaries", "state_summaries")
+)
+# positions of TEXT columns whose report values are free-form JSON (``Any``): stored as text
+_SESSION_TEXT = (5, 6)  # media_id, content_type
+_AD_TEXT = (4, 5)  # ad_id, name
+_CHAPTER_TEXT = (5,)  # friendly_name
+_SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
+_SESSION_COLUMNS_S = ", ".join("s." + c for c in _SESSION_COLUMNS.split(", "))
+
+# Events of a large batch go through COPY, which beats a pipelined INSERT beyond a few rows.
+_COPY_MIN_ROWS = 64
+
+_encode = msgspec.json.Encoder().encode
+
+Reader = Callable[[Any], Awaitable[Any]]
+# (kind, payload, own future): only reads have their own future, writes share their batch's
+Job = tuple[int, Any, "asyncio.Future[Any] | None"]
+
+
+class _Batch:
+    """Jobs committed together, and the one future their writers await."""
+
+    __slots__ = ("future", "jobs", "limited")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.jobs: list[Job] = []
+        self.limited = 0  # jobs that count against queue_size (sessions and events)
+
+
+class PostgresStorage:
+    """The networked store, on PostgreSQL through asyncpg.
+
+    Args:
+        url: a ``postgres://`` or ``postgresql://`` DSN (libpq URI syntax, as asyncpg takes it).
+        queue_size: most session/event jobs waiting for the writer; beyond it writes are refused.
+        batch_size: most jobs committed in one transaction.
+        schema: if given, the ``search_path`` of every connection (tables live in that schema,
+            which must exist); otherwise the server's default search path.
+        pool_size: most connections: one for the writer, the others for reads.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int,
+        batch_size: int,
+        schema: str | None = None,
+        pool_size: int = 4,
+    ) -> None:
+        self.url = url
+        self.schema = schema
+        self._max_queued = queue_size
+        self._batch_size = batch_size
+        self._pool_size = max(2, pool_size)
+        self._sealed: deque[_Batch] = deque()
+        self._open: _Batch | None = None
+        self._queued = 0  # jobs not yet taken by the writer
+        self._limited = 0  # of which sessions and events, bounded by queue_size
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._pool: Any = None
+        self._conn: Any = None  # the writer's connection, held for its lifetime
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_id = 1
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Connect, apply migrations, reserve session ids and start the writer task."""
+        settings = {"search_path": self.schema} if self.schema else None
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self._pool_size, server_settings=settings
+        )
+        try:
+            self._conn = await self._pool.acquire()
+            await migrate_postgres(self._conn)
+            self._next_id = (
+                int(await self._conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM sessions")) + 1
+            )
+        except BaseException:
+            await self._pool.close()
+            self._pool = self._conn = None
+            raise
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="playhead-postgres-writer")
+
+    async def stop(self) -> None:
+        """Commit everything queued, then stop the writer and close the pool."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await self._task
+        finally:
+            self._task = None
+            if self._conn is not None:
+                await self._pool.release(self._conn)
+                self._conn = None
+            await self._pool.close()
+            self._pool = None
+
+    def next_session_id(self) -> int:
+        """A new internal session key (this process is the only inserter, so a counter suffices)."""
+        value = self._next_id
+        self._next_id += 1
+        return value
+
+    def queue_depth(self) -> int:
+        """Jobs submitted and not yet taken by the writer."""
+        return self._queued
+
+    # ------------------------------------------------------------------ writes
+    def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
+        """Add a job to the open batch; returns the future that completes after its commit."""
+        loop = self._loop
+        assert loop is not None, "storage not started"
+        if not force:
+            if self._limited >= self._max_queued:
+                raise Overloaded()
+            self._limited += 1
+        own = loop.create_future() if kind == _READ else None
+        batch = self._open
+        if batch is None:
+            batch = self._open = _Batch(loop.create_future())
+        batch.jobs.append((kind, payload, own))
+        batch.limited += not force
+        self._queued += 1
+        if len(batch.jobs) >= self._batch_size:
+            self._sealed.append(batch)
+            self._open = None
+        self._wake.set()
+        return own if own is not None else batch.future
+
+    def submit_session(
+        self,
+        session: NewSession,
+        events: list[StoredEvent],
+        close: tuple[str, int] | None = None,
+    ) -> asyncio.Future[None]:
+        """Store a new session row with its first events (and its close), all in one transaction."""
+        rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
+        closing = None if close is None else (close[0], close[1], session.id)
+        return self._submit(_SESSION, (session, rows, closing))
+
+    def submit_event(
+        self, session_id: int, seq: int, received_ms: int, body: bytes
+    ) -> asyncio.Future[None]:
+        """Append one event to a session's log."""
+        return self._submit(_EVENTS, (session_id, seq, received_ms, body))
+
+    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
+        """Mark a session closed; a session already closed keeps its first reason."""
+        return self._submit(_CLOSE, (reason, closed_ms, session_id), force=True)
+
+    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
+        """Count one event refused with 410."""
+        return self._submit(_REFUSED, (session_id,), force=True)
+
+    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
+        """Store or replace one session's report summary."""
+        return self._submit(_SUMMARY, summary, force=True)
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, fn: Reader) -> asyncio.Future[Any]:
+        return self._submit(_READ, fn, force=True)
+
+    async def find_session(self, sid: str) -> SessionRow | None:
+        """The stored session with this public id, or ``None``."""
+
+        async def query(conn: Any) -> SessionRow | None:
+            row = await conn.fetchrow(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE sid = $1", sid
+            )
+            return SessionRow(*row) if row else None
+
+        result: SessionRow | None = await self._read(query)
+        return result
+
+    async def final_report(self, sid: str) -> tuple[SessionRow, bytes | None] | None:
+        """A stored session, with its final report JSON when no refusal came after it."""
+
+        async def query(conn: Any) -> tuple[SessionRow, bytes | None] | None:
+            row = await conn.fetchrow(
+                f"SELECT {_SESSION_COLUMNS_S}, ss.refused, ss.report FROM sessions s"
+                " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
+                " WHERE s.sid = $1",
+                sid,
+            )
+            if row is None:
+                return None
+            session = SessionRow(*row[:8])
+            current = session.state == "closed" and row[9] is not None and row[8] == session.refused
+            return session, bytes(row[9]) if current else None
+
+        result: tuple[SessionRow, bytes | None] | None = await self._read(query)
+        return result
+
+    async def session_events(self, session_id: int) -> list[StoredEvent]:
+        """Every stored event of a session, in arrival order (sees every earlier write)."""
+
+        async def query(conn: Any) -> list[StoredEvent]:
+            rows = await conn.fetch(
+                "SELECT seq, received_ms, body FROM events WHERE session_id = $1 ORDER BY seq",
+                session_id,
+            )
+            return [StoredEvent(seq, received, bytes(body)) for seq, received, body in rows]
+
+        result: list[StoredEvent] = await self._read(query)
+        return result
+
+    async def query(self, fn: Reader) -> Any:
+        """Run an async read-only function on a connection, after every earlier write commits."""
+        return await self._read(fn)
+
+    async def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Every open session with its events, streamed in session order (after earlier writes)."""
+        await self._read(_nothing)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY id"
+            )
+            if not rows:
+                return
+            by_id = {row[0]: SessionRow(*row) for row in rows}
+            current: int | None = None
+            events: list[StoredEvent] = []
+            cursor = conn.cursor(
+                "SELECT e.session_id, e.seq, e.received_ms, e.body FROM events e"
+                " JOIN sessions s ON s.id = e.session_id WHERE s.state = 'open'"
+                " ORDER BY e.session_id, e.seq",
+                prefetch=2000,
+            )
+            async for session_id, seq, received, body in cursor:
+                if session_id != current:
+                    if current is not None:
+                        yield by_id[current], events
+                    current, events = session_id, []
+                events.append(StoredEvent(seq, received, bytes(body)))
+            if current is not None:
+                yield by_id[current], events
+
+    # ------------------------------------------------------------------ writer task
+    def _take(self) -> _Batch | None:
+        """The oldest batch waiting, or ``None``."""
+        if self._sealed:
+            batch = self._sealed.popleft()
+        elif self._open is not None:
+            batch, self._open = self._open, None
+        else:
+            return None
+        self._queued -= len(batch.jobs)
+        self._limited -= batch.limited
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            # cleared before taking: a job added from now on sets it again
+            self._wake.clear()
+            while (batch := self._take()) is not None:
+                await self._execute(batch)
+            if self._stopping and self._queued == 0:
+                return
+
+    async def _execute(self, batch: _Batch) -> None:
+        """Write a batch in one transaction, complete its future, then run its reads."""
+        by_kind: dict[int, list[Job]] = {}
+        for job in batch.jobs:
+            by_kind.setdefault(job[0], []).append(job)
+        error: BaseException | None = None
+        try:
+            if len(by_kind) > 1 or _READ not in by_kind:
+                await self._write(by_kind)
+        except Exception as exc:  # connection lost, server gone, constraint violated
+            log.warning("PostgreSQL write of %d jobs failed: %s", len(batch.jobs), exc)
+            error = exc
+            await self._reconnect_if_closed()
+        _settle(batch.future, None, error)
+        reads = [(job[1], job[2]) for job in by_kind.get(_READ, ())]
+        if len(reads) == 1:
+            await self._run_read(reads[0][0], reads[0][1], self._conn)
+        elif reads:
+            await asyncio.gather(*(self._run_read(fn, future, None) for fn, future in reads))
+
+    async def _write(self, by_kind: dict[int, list[Job]]) -> None:
+        if self._conn is None:  # lost earlier and not yet replaced
+            self._conn = await self._pool.acquire()
+        conn = self._conn
+        async with conn.transaction():
+            for kind in (_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY):
+                group = by_kind.get(kind)
+                if not group:
+                    continue
+                if kind == _SESSION:
+                    await conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
+                    await _insert_events(conn, [r for j in group for r in j[1][1]])
+                    closes = [j[1][2] for j in group if j[1][2] is not None]
+                    if closes:
+                        await conn.executemany(_SQL[_CLOSE], closes)
+                elif kind == _EVENTS:
+                    await _insert_events(conn, [j[1] for j in group])
+                elif kind == _SUMMARY:
+                    await _write_summaries(conn, [summary_rows(j[1]) for j in group])
+                else:
+                    await conn.executemany(_SQL[kind], [j[1] for j in group])
+
+    async def _run_read(self, fn: Reader, future: asyncio.Future[Any] | None, conn: Any) -> None:
+        """Run one read on ``conn`` (or a pooled connection) and complete its future."""
+        assert future is not None
+        try:
+            if conn is not None and not conn.is_closed():
+                result = await fn(conn)
+            else:
+                async with self._pool.acquire() as pooled:
+                    result = await fn(pooled)
+        except Exception as exc:
+            _settle(future, None, exc)
+        else:
+            _settle(future, result, None)
+
+    async def _reconnect_if_closed(self) -> None:
+        """Replace the writer's connection if the failure closed it."""
+        if self._conn is not None:
+            if not self._conn.is_closed():
+                return
+            # a dead connection may refuse a clean release
+            with contextlib.suppress(Exception):
+                await self._pool.release(self._conn)
+            self._conn = None
+        try:
+            self._conn = await self._pool.acquire()
+        except Exception as exc:  # the next batch retries; until then reads use the pool
+            log.warning("PostgreSQL reconnect failed: %s", exc)
+
+
+async def _nothing(conn: Any) -> None:
+    """A read that reads nothing: awaiting it waits for every earlier write."""
+
+
+def _text(value: Any) -> str | None:
+    """A free-form report value for a TEXT column (asyncpg takes only ``str`` there)."""
+    if value is None or isinstance(value, str):
+        return value
+    return _encode(value).decode()
+
+
+def _texts(row: tuple[Any, ...], positions: Sequence[int]) -> tuple[Any, ...]:
+    if all(row[i] is None or isinstance(row[i], str) for i in positions):
+        return row
+    values = list(row)
+    for i in positions:
+        values[i] = _text(values[i])
+    return tuple(values)
+
+
+def _session_row(s: NewSession) -> tuple[Any, ...]:
+    media_id = _text(s.params.get("media.id"))
+    params = _encode(s.params).decode()
+    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, params, int(s.downloaded))
+
+
+async def _insert_events(conn: Any, rows: list[tuple[int, int, int, bytes]]) -> None:
+    if len(rows) >= _COPY_MIN_ROWS:
+        await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
+    elif rows:
+        await conn.executemany(_SQL[_EVENTS], rows)
+
+
+async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:
+    """Replace the summary rows of each session (later summaries of one session win)."""
+    latest = {r.session_id: r for r in rows}.values()
+    keys = [r.session_id for r in latest]
+    for clear in _SUMMARY_CLEAR:
+        await conn.execute(clear, keys)
+    await conn.executemany(_SUMMARY_SQL[0], [_texts(r.session, _SESSION_TEXT) for r in latest])
+    ads = [_texts(a, _AD_TEXT) for r in latest for a in r.ads]
+    if ads:
+        await conn.executemany(_SUMMARY_SQL[1], ads)
+    chapters = [_texts(c, _CHAPTER_TEXT) for r in latest for c in r.chapters]
+    if chapters:
+        await conn.executemany(_SUMMARY_SQL[2], chapters)
+    states = [s for r in latest for s in r.states]
+    if states:
+        await conn.executemany(_SUMMARY_SQL[3], states)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Complete ``future`` with ``result`` or ``error`` unless it is already done (cancelled)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
