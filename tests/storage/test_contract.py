@@ -1,0 +1,487 @@
+"""The storage contract, run against every backend: SQLite (a temporary file) and PostgreSQL.
+
+PostgreSQL tests use the server at ``$TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``), each in a fresh schema dropped afterwards. When
+asyncpg is missing or the server is unreachable they are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sqlite3
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+from conftest import TS0, ev, start_body
+from starlette.testclient import TestClient
+
+from playhead.app import create_app
+from playhead.config import load_settings
+from playhead.engine import Lifecycle, Limits, fold
+from playhead.errors import ConfigError, Overloaded
+from playhead.protocol.decode import decode_event
+from playhead.storage import NewSession, StoredEvent, Summary, open_storage
+from playhead.storage.migrate import migrate_sqlite, migration_files
+from playhead.storage.sqlite import SQLiteStorage, connect
+
+try:
+    import asyncpg
+except ImportError:  # pragma: no cover - the test extra installs it
+    asyncpg = None
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+T = TypeVar("T")
+_pg_unavailable: list[str] = []  # the reason, once probed (cached for the session)
+
+
+def run(coro: Awaitable[T]) -> T:
+    """Run a coroutine on a fresh event loop."""
+
+    async def main() -> T:
+        return await coro
+
+    return asyncio.run(main())
+
+
+def _postgres_skip_reason() -> str | None:
+    """Why PostgreSQL tests cannot run here, or ``None`` when they can."""
+    if asyncpg is None:
+        return 'asyncpg is not installed (pip install "playhead[postgres]")'
+    if not _pg_unavailable:
+
+        async def probe() -> None:
+            conn = await asyncpg.connect(PG_URL, timeout=5)
+            await conn.close()
+
+        try:
+            run(probe())
+            _pg_unavailable.append("")
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            _pg_unavailable.append(f"PostgreSQL not reachable at {PG_URL}: {exc!r}")
+    return _pg_unavailable[0] or None
+
+
+async def _pg(sql: str, *args: Any, schema: str | None = None) -> list[tuple[Any, ...]]:
+    """Rows of one statement on a new connection (in ``schema`` if given)."""
+    settings = {"search_path": schema} if schema else None
+    conn = await asyncpg.connect(PG_URL, server_settings=settings)
+    try:
+        return [tuple(row) for row in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+class Backend:
+    """One store under test: makes storage objects over the same database, and peeks at tables."""
+
+    def __init__(self, name: str, tmp_path: Path) -> None:
+        self.name = name
+        self.path = tmp_path / "contract.db"
+        self.schema = f"t_{secrets.token_hex(6)}"
+
+    def make(self, queue_size: int = 100, batch_size: int = 50) -> Any:
+        """A new (unstarted) storage object over this backend's database."""
+        if self.name == "sqlite":
+            return SQLiteStorage(
+                str(self.path), queue_size=queue_size, batch_size=batch_size, synchronous="NORMAL"
+            )
+        from playhead.storage.postgres import PostgresStorage
+
+        return PostgresStorage(
+            PG_URL, queue_size=queue_size, batch_size=batch_size, schema=self.schema
+        )
+
+    @property
+    def url(self) -> str:
+        """The ``db`` setting that opens this database."""
+        if self.name == "sqlite":
+            return str(self.path)
+        return f"{PG_URL}?options=-csearch_path%3D{self.schema}"
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query (no parameters; portable SQL)."""
+        if self.name == "sqlite":
+            conn = sqlite3.connect(self.path)
+            try:
+                return [tuple(row) for row in conn.execute(sql)]
+            finally:
+                conn.close()
+        return run(_pg(sql, schema=self.schema))
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations directly and return their names."""
+        if self.name == "sqlite":
+            conn = connect(str(self.path))
+            try:
+                return migrate_sqlite(conn)
+            finally:
+                conn.close()
+        from playhead.storage.migrate import migrate_postgres
+
+        async def apply() -> list[str]:
+            conn = await asyncpg.connect(PG_URL, server_settings={"search_path": self.schema})
+            try:
+                return await migrate_postgres(conn)
+            finally:
+                await conn.close()
+
+        return run(apply())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each backend in turn; PostgreSQL in a schema of its own, dropped at teardown."""
+    store = Backend(request.param, tmp_path)
+    if store.name == "sqlite":
+        yield store
+        return
+    reason = _postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    run(_pg(f"CREATE SCHEMA {store.schema}"))
+    try:
+        yield store
+    finally:
+        run(_pg(f"DROP SCHEMA {store.schema} CASCADE"))
+
+
+def scenario(backend: Backend, body: Callable[[Any], Awaitable[T]], **kw: int) -> T:
+    """Start a storage object, run ``body`` with it, stop it (on failure too)."""
+
+    async def main() -> T:
+        storage = backend.make(**kw)
+        await storage.start()
+        try:
+            return await body(storage)
+        finally:
+            await storage.stop()
+
+    return asyncio.run(main())
+
+
+SID = "ab" * 32
+START = StoredEvent(0, 1000, b'{"eventType":"sessionStart"}')
+
+
+def new_session(session_id: int, sid: str = SID, **params: Any) -> NewSession:
+    return NewSession(session_id, sid, 1000, 5, {"media.id": "m", **params})
+
+
+def report_summary(session_id: int, *, final: bool, refused: int = 0) -> Summary:
+    """A summary with a real report: one ad, one chapter and one player state."""
+    bodies = [
+        ev("play", TS0 + 1000, 0),
+        ev("adBreakStart", TS0 + 2000, 1, params={"media.ad.podIndex": 1, "media.ad.podSecond": 1}),
+        ev(
+            "adStart",
+            TS0 + 2000,
+            1,
+            params={
+                "media.ad.id": "ad-1",
+                "media.ad.name": "First ad",
+                "media.ad.length": 15,
+                "media.ad.podPosition": 1,
+                "media.ad.playerName": "p",
+            },
+        ),
+        ev("play", TS0 + 2000, 1),
+        ev("adComplete", TS0 + 17000, 1),
+        ev("adBreakComplete", TS0 + 17000, 1),
+        ev(
+            "chapterStart",
+            TS0 + 17000,
+            1,
+            params={
+                "media.chapter.index": 1,
+                "media.chapter.offset": 1,
+                "media.chapter.length": 30,
+            },
+        ),
+        ev("statesUpdate", TS0 + 18000, 2, params={"statesStart": [{"media.state.name": "mute"}]}),
+        ev("chapterComplete", TS0 + 30000, 14),
+    ]
+    start = decode_event(msgspec.json.encode(start_body()))
+    events = [(decode_event(msgspec.json.encode(b)), i + 1, 2000 + i) for i, b in enumerate(bodies)]
+    folded = fold(SID, start, 1000, events, Limits())
+    lifecycle = Lifecycle("closed", "sessionEnd", 9000, refused) if final else Lifecycle()
+    return Summary(session_id, final, 9000, folded.report(lifecycle), refused)
+
+
+# ---------------------------------------------------------------------------------- contract
+def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
+    dialect = "sqlite" if backend.name == "sqlite" else "postgres"
+    names = [name for _, name, _ in migration_files(dialect)]
+    assert names == ["0001_init.sql", "0002_summaries.sql"]
+    assert backend.migrate() == names
+    assert backend.migrate() == []
+    versions = backend.rows("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert versions == [(1, names[0]), (2, names[1])]
+    # the storage object applies nothing more, and its tables are usable
+    assert scenario(backend, lambda s: s.find_session(SID)) is None
+
+
+def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backend) -> None:
+    async def body(storage: Any) -> None:
+        first = storage.next_session_id()
+        assert storage.next_session_id() == first + 1
+        # not awaited in between: one batch, and the reads still see all of it
+        written = storage.submit_session(new_session(first), [START])
+        storage.submit_event(first, 2, 1002, b"b")  # seq order, not submission order, is read
+        storage.submit_event(first, 1, 1001, b"a")
+        storage.submit_close(first, "sessionEnd", 1003)
+        assert storage.queue_depth() == 4
+        events = await storage.session_events(first)
+        assert written.done() and storage.queue_depth() == 0
+        assert [(e.seq, e.received_ms, e.body) for e in events] == [
+            (0, 1000, START.body),
+            (1, 1001, b"a"),
+            (2, 1002, b"b"),
+        ]
+        row = await storage.find_session(SID)
+        assert row is not None
+        assert (row.id, row.sid, row.started_ms, row.start_ts) == (first, SID, 1000, 5)
+        assert (row.state, row.close_reason, row.closed_ms, row.refused) == (
+            "closed",
+            "sessionEnd",
+            1003,
+            0,
+        )
+        assert await storage.find_session("cd" * 32) is None
+        assert await storage.session_events(first + 1) == []
+
+    scenario(backend, body)
+    assert backend.rows("SELECT media_id, downloaded FROM sessions") == [("m", 0)]
+
+
+def test_session_stored_closed_in_the_same_transaction(backend: Backend) -> None:
+    async def body(storage: Any) -> Any:
+        await storage.submit_session(new_session(1), [START], close=("downloaded", 1500))
+        return await storage.find_session(SID)
+
+    row = scenario(backend, body)
+    assert (row.state, row.close_reason, row.closed_ms) == ("closed", "downloaded", 1500)
+
+
+def test_close_is_idempotent_first_reason_wins(backend: Backend) -> None:
+    async def body(storage: Any) -> Any:
+        storage.submit_session(new_session(1), [START])
+        storage.submit_close(1, "sessionEnd", 2000)
+        storage.submit_close(1, "idle", 2500)  # same batch
+        await storage.submit_close(1, "maxDuration", 3000)  # a later batch
+        return await storage.find_session(SID)
+
+    row = scenario(backend, body)
+    assert (row.state, row.close_reason, row.closed_ms) == ("closed", "sessionEnd", 2000)
+
+
+def test_refused_counter(backend: Backend) -> None:
+    async def body(storage: Any) -> list[int]:
+        storage.submit_session(new_session(1), [START])
+        storage.submit_close(1, "sessionEnd", 2000)
+        seen = []
+        for _ in range(3):
+            storage.submit_refused(1)
+            row = await storage.find_session(SID)
+            seen.append(row.refused)
+        return seen
+
+    assert scenario(backend, body) == [1, 2, 3]
+
+
+def test_final_report_is_current_until_a_refusal_makes_it_stale(backend: Backend) -> None:
+    async def body(storage: Any) -> None:
+        assert await storage.final_report(SID) is None
+        storage.submit_session(new_session(1), [START])
+        storage.submit_summary(report_summary(1, final=False))
+        row, report = await storage.final_report(SID)
+        assert (row.state, report) == ("open", None)  # open: no final report
+
+        storage.submit_close(1, "sessionEnd", 9000)
+        summary = report_summary(1, final=True)
+        storage.submit_summary(summary)
+        row, report = await storage.final_report(SID)
+        assert row.state == "closed"
+        assert report == msgspec.json.encode(summary.report)
+
+        storage.submit_refused(1)  # a refusal the stored report does not count yet
+        row, report = await storage.final_report(SID)
+        assert (row.refused, report) == (1, None)
+
+        again = report_summary(1, final=True, refused=1)
+        storage.submit_summary(again)
+        row, report = await storage.final_report(SID)
+        assert report == msgspec.json.encode(again.report)
+
+    scenario(backend, body)
+
+
+def test_open_sessions_excludes_closed_and_yields_events_in_seq_order(backend: Backend) -> None:
+    async def body(storage: Any) -> list[tuple[str, list[int]]]:
+        for n in range(4):
+            sid = f"{n:064x}"
+            events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
+            storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events[:1])
+            for e in reversed(events[1:]):  # arrival order differs from seq order
+                storage.submit_event(n + 1, e.seq, e.received_ms, e.body)
+        # awaited: SQLite's open_sessions (start-up only) does not wait for queued writes
+        await storage.submit_close(2, "idle", 99)
+        return [(row.sid, [e.seq for e in events]) async for row, events in storage.open_sessions()]
+
+    assert scenario(backend, body) == [
+        (f"{0:064x}", [0]),
+        (f"{2:064x}", [0, 1, 2]),
+        (f"{3:064x}", [0, 1, 2, 3]),
+    ]
+
+
+def test_next_session_id_continues_after_a_restart(backend: Backend) -> None:
+    async def fresh(storage: Any) -> list[int]:
+        ids = [storage.next_session_id() for _ in range(3)]
+        for i, session_id in enumerate(ids):
+            storage.submit_session(new_session(session_id, f"{i:064x}"), [START])
+        return ids
+
+    assert scenario(backend, fresh) == [1, 2, 3]
+
+    async def reopened(storage: Any) -> int:
+        assert [row.sid async for row, _ in storage.open_sessions()] == [
+            f"{i:064x}" for i in range(3)
+        ]
+        value: int = storage.next_session_id()
+        return value
+
+    assert scenario(backend, reopened) == 4
+
+
+def test_full_queue_refuses_sessions_and_events_but_never_bookkeeping(backend: Backend) -> None:
+    async def body() -> None:
+        storage = backend.make(queue_size=2)
+        storage._loop = asyncio.get_running_loop()  # writer deliberately not started
+        storage.submit_event(1, 1, 1, b"x")
+        storage.submit_event(1, 2, 2, b"x")
+        with pytest.raises(Overloaded):
+            storage.submit_event(1, 3, 3, b"x")
+        with pytest.raises(Overloaded):
+            storage.submit_session(new_session(2), [START])
+        assert storage.queue_depth() == 2
+        # lifecycle bookkeeping is never refused, even with the queue full
+        storage.submit_close(1, "idle", 5)
+        storage.submit_refused(1)
+        storage.submit_summary(report_summary(1, final=True))
+        assert storage.queue_depth() == 5
+
+    run(body())
+
+
+def test_summaries_fill_all_four_tables_and_a_new_one_replaces_the_old(backend: Backend) -> None:
+    async def body(storage: Any) -> None:
+        storage.submit_session(new_session(1), [START])
+        storage.submit_summary(report_summary(1, final=False))
+        await storage.submit_summary(report_summary(1, final=False))  # same batch: one wins
+        storage.submit_close(1, "sessionEnd", 9000)
+        await storage.submit_summary(report_summary(1, final=True))
+
+    scenario(backend, body)
+    assert backend.rows("SELECT session_id, final, media_id, ad_count FROM session_summaries") == [
+        (1, 1, "test-1", 1)
+    ]
+    assert backend.rows("SELECT position, ad_id, name, length FROM ad_summaries") == [
+        (0, "ad-1", "First ad", 15.0)
+    ]
+    assert backend.rows("SELECT position, chapter_index, length FROM chapter_summaries") == [
+        (0, 1, 30.0)
+    ]
+    states = backend.rows("SELECT name, count FROM state_summaries ORDER BY name")
+    assert ("mute", 1) in states
+    assert len(states) == len({name for name, _ in states})
+
+
+# ---------------------------------------------------------------------------------- PostgreSQL
+def test_open_storage_picks_postgres_for_postgres_urls() -> None:
+    if asyncpg is None:
+        pytest.skip('asyncpg is not installed (pip install "playhead[postgres]")')
+    from playhead.storage.postgres import PostgresStorage
+
+    for url in ("postgres://u@h/db", "postgresql://u@h/db"):
+        storage = open_storage(url, queue_size=5, batch_size=3, synchronous="NORMAL")
+        assert isinstance(storage, PostgresStorage)
+
+
+def test_open_storage_without_asyncpg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    monkeypatch.delitem(sys.modules, "playhead.storage.postgres", raising=False)
+    with pytest.raises(ConfigError, match=r'pip install "playhead\[postgres\]"'):
+        open_storage("postgresql://u@h/db", queue_size=5, batch_size=3, synchronous="NORMAL")
+
+
+@pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Backend]:
+    """A PostgreSQL backend in a fresh schema (skipped, saying why, when unavailable)."""
+    reason = _postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    store = Backend("postgres", tmp_path)
+    run(_pg(f"CREATE SCHEMA {store.schema}"))
+    try:
+        yield store
+    finally:
+        run(_pg(f"DROP SCHEMA {store.schema} CASCADE"))
+
+
+def test_http_app_runs_on_postgres(postgres: Backend) -> None:
+    app = create_app(load_settings({"db": postgres.url}))
+    with TestClient(app, raise_server_exceptions=True) as client:
+        response = client.post("/api/v1/sessions", json=start_body())
+        assert response.status_code == 201, response.text
+        sid = response.headers["location"].rsplit("/", 1)[1]
+        url = f"/api/v1/sessions/{sid}/events"
+        for body in (
+            ev("play", TS0 + 1000, 0),
+            ev("pauseStart", TS0 + 11000, 10),
+            ev("play", TS0 + 16000, 10),
+            ev("sessionEnd", TS0 + 20000, 14),
+        ):
+            assert client.post(url, json=body).status_code == 204
+        report = client.get(f"/reports/sessions/{sid}").json()
+        details = report["sessionDetails"]
+        assert report["state"] == "closed"
+        assert report["closeReason"] == "sessionEnd"
+        assert (details["pauseCount"], details["pauseTime"], details["timePlayed"]) == (
+            1,
+            5.0,
+            14.0,
+        )
+        assert client.post(url, json=ev("ping", TS0 + 30000, 14)).status_code == 410
+    rows = postgres.rows("SELECT sid, state, close_reason, refused FROM sessions")
+    assert rows == [(sid, "closed", "sessionEnd", 1)]
+    events = postgres.rows("SELECT seq FROM events ORDER BY seq")
+    assert events == [(i,) for i in range(5)]
+    finals = postgres.rows("SELECT final, time_played FROM session_summaries")
+    assert finals == [(1, 14.0)]
+
+
+# ---------------------------------------------------------------------------------- write rate
+def write_rate(backend: Backend, n: int = 10_000) -> float:
+    """Events per second for ``n`` events submitted at once (one session, committed in batches)."""
+
+    async def body(storage: Any) -> float:
+        await storage.submit_session(new_session(1), [START])
+        began = time.perf_counter()
+        futures = [storage.submit_event(1, i + 1, 2000, b'{"eventType":"ping"}') for i in range(n)]
+        await asyncio.gather(*futures)
+        return n / (time.perf_counter() - began)
+
+    return scenario(backend, body, queue_size=n + 10, batch_size=n + 10)
+
+
+def test_a_burst_of_events_is_committed(backend: Backend) -> None:
+    rate = write_rate(backend, 2_000)
+    assert backend.rows("SELECT COUNT(*) FROM events") == [(2_001,)]
+    assert rate > 0
