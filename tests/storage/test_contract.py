@@ -467,9 +467,21 @@ def test_http_app_runs_on_postgres(postgres: Backend) -> None:
     assert finals == [(1, 14.0)]
 
 
+def test_writer_replaces_a_terminated_connection(postgres: Backend) -> None:
+    async def body(storage: Any) -> list[int]:
+        await storage.submit_session(new_session(1), [START])
+        pid = await storage._conn.fetchval("SELECT pg_backend_pid()")
+        await _pg("SELECT pg_terminate_backend($1)", pid)
+        await asyncio.sleep(0.2)  # the writer's connection notices it was closed
+        await storage.submit_event(1, 1, 2, b"a")
+        return [e.seq for e in await storage.session_events(1)]
+
+    assert scenario(postgres, body) == [0, 1]
+
+
 # ---------------------------------------------------------------------------------- write rate
-def write_rate(backend: Backend, n: int = 10_000) -> float:
-    """Events per second for ``n`` events submitted at once (one session, committed in batches)."""
+def write_rate(backend: Backend, n: int = 10_000, batch_size: int = 0) -> float:
+    """Events per second for ``n`` events submitted at once (``batch_size`` 0: one transaction)."""
 
     async def body(storage: Any) -> float:
         await storage.submit_session(new_session(1), [START])
@@ -478,7 +490,7 @@ def write_rate(backend: Backend, n: int = 10_000) -> float:
         await asyncio.gather(*futures)
         return n / (time.perf_counter() - began)
 
-    return scenario(backend, body, queue_size=n + 10, batch_size=n + 10)
+    return scenario(backend, body, queue_size=n + 10, batch_size=batch_size or n + 10)
 
 
 def test_a_burst_of_events_is_committed(backend: Backend) -> None:
