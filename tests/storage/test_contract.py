@@ -171,6 +171,7 @@ START = StoredEvent(0, 1000, b'{"eventType":"sessionStart"}')
 
 
 def new_session(session_id: int, sid: str = SID, **params: Any) -> NewSession:
+    """A session to store with the usual test ids and params."""
     return NewSession(session_id, sid, 1000, 5, {"media.id": "m", **params})
 
 
