@@ -6,6 +6,7 @@ Every ``serve`` option comes from the settings table in :mod:`playhead.config`, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import click
@@ -96,15 +97,34 @@ def serve(**options: Any) -> None:
 @cli.command()
 @click.option("--db", default=None, help="SQLite file path [env PLAYHEAD_DB].")
 def migrate(db: str | None) -> None:
-    """Apply pending database migrations and exit."""
-    from playhead.storage.migrate import migrate_sqlite
-    from playhead.storage.sqlite import connect
-
+    """Apply pending database migrations (SQLite or PostgreSQL) and exit."""
     settings = load_settings({"db": db})
-    conn = connect(settings.db.removeprefix("sqlite:///"))
-    applied = migrate_sqlite(conn)
-    conn.close()
+    if settings.db.startswith(("postgres://", "postgresql://")):
+        applied = asyncio.run(_migrate_postgres(settings.db))
+    else:
+        from playhead.storage.migrate import migrate_sqlite
+        from playhead.storage.sqlite import connect
+
+        conn = connect(settings.db.removeprefix("sqlite:///"))
+        applied = migrate_sqlite(conn)
+        conn.close()
     click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+async def _migrate_postgres(url: str) -> list[str]:
+    try:
+        import asyncpg  # type: ignore[import-untyped]
+    except ImportError:
+        raise click.UsageError(
+            'PostgreSQL needs the "postgres" extra: pip install "playhead[postgres]"'
+        ) from None
+    from playhead.storage.migrate import migrate_postgres
+
+    conn = await asyncpg.connect(url)
+    try:
+        return await migrate_postgres(conn)
+    finally:
+        await conn.close()
 
 
 @cli.command("settings")

@@ -39,9 +39,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Interface to listen on."),
     Setting("port", int, 8000, "TCP port to listen on."),
-    Setting(
-        "db", str, "playhead.db", "SQLite file path (created if missing) or sqlite:///PATH URL."
-    ),
+    Setting("db", str, "playhead.db", "SQLite file (created if missing) or postgresql:// URL."),
     Setting("prefix", str, "", "Extra path prefix for the Collection API, e.g. /va."),
     Setting("workers", int, 1, "Worker processes (only 1 until a shared live-state store exists)."),
     Setting("strict", bool, False, "Refuse sessions lacking account/player keys (protocol 400)."),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import ServerProcess, start_body
 
@@ -74,3 +78,30 @@ def test_serve_creates_its_database_and_honours_the_prefix(
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
         assert response.headers["Location"].startswith("/api/v1/sessions/")
+
+
+def test_migrate_a_postgresql_database() -> None:
+    asyncpg = pytest.importorskip("asyncpg", reason='asyncpg missing: pip install ".[postgres]"')
+    base = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"playhead_cli_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(base, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL not reachable at {base}: {exc}")
+    try:
+        url = base.rsplit("/", 1)[0] + "/" + name
+        first = CliRunner().invoke(cli, ["migrate", "--db", url])
+        assert first.exit_code == 0, first.output
+        assert first.output.strip() == "applied: 0001_init.sql, 0002_summaries.sql"
+        again = CliRunner().invoke(cli, ["migrate", "--db", url])
+        assert again.output.strip() == "applied: nothing (up to date)"
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name}"))
