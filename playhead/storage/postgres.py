@@ -1,15 +1,10 @@
 """PostgreSQL storage: asyncpg, one writer task, group commit, bounded queue.
 
-The same design as :mod:`playhead.storage.sqlite`, on the event loop instead of a thread: every
-write is a small job appended to the *open batch*, and all writes of one batch share one future.
-A background task takes a whole batch (at most ``batch_size`` jobs), writes it in one
-transaction with ``executemany``/``COPY``, commits, and only then completes the batch's future —
-so a request is answered after its event is committed, and a burst of requests costs one commit.
-Reads that must see every earlier write are jobs too: they run right after their batch commits
-(concurrently, on other pooled connections when there are several) and before the next batch is
-written, so they see exactly the writes submitted before them. When more than ``queue_size``
-session/event jobs wait, ``submit_*`` raises :class:`~playhead.errors.Overloaded` (503);
-lifecycle bookkeeping (closes, refusals, summaries, reads) is never refused.
+The group commit of :mod:`playhead.storage.batching`, on the event loop instead of a thread: a
+background task takes a whole batch, writes it in one transaction with ``executemany``/``COPY``,
+commits, and only then completes the batch's future. Reads queued with the batch run right after
+its commit (concurrently, on other pooled connections when there are several) and before the
+next batch is written, so they see exactly the writes submitted before them.
 
 Assumption: this process is the only writer of the database (like the SQLite backend). Session
 ids are reserved in memory from ``MAX(id)`` read at :meth:`PostgresStorage.start`; two servers
@@ -21,32 +16,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from playhead.errors import Overloaded
-from playhead.storage import NewSession, SessionRow, StoredEvent, Summary
+from playhead.storage import NewSession, SessionRow, StoredEvent
+from playhead.storage.batching import (
+    CLOSE,
+    EVENTS,
+    READ,
+    REFUSED,
+    SESSION,
+    SUMMARY,
+    WRITE_ORDER,
+    Batch,
+    BatchedWrites,
+    Job,
+)
 from playhead.storage.migrate import migrate_postgres
 from playhead.storage.summaries import SummaryRows, summary_rows
 
 log = logging.getLogger(__name__)
 
-# Job kinds, executed within one transaction in this order so that, for example, a session
-# inserted and closed in the same batch ends up closed.
-_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY, _READ = range(6)
-
 _EVENT_COLUMNS = ("session_id", "seq", "received_ms", "body")
 _SQL = {
-    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
+    SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    _EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES ($1, $2, $3, $4)",
-    _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = $1, closed_ms = $2"
+    EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES ($1, $2, $3, $4)",
+    CLOSE: "UPDATE sessions SET state = 'closed', close_reason = $1, closed_ms = $2"
     " WHERE id = $3 AND state = 'open'",
-    _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = $1",
+    REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = $1",
 }
 _SUMMARY_COLUMNS = (
     "session_id",
@@ -106,22 +107,9 @@ _COPY_MIN_ROWS = 16
 _encode = msgspec.json.Encoder().encode
 
 Reader = Callable[[Any], Awaitable[Any]]
-# (kind, payload, own future): only reads have their own future, writes share their batch's
-Job = tuple[int, Any, "asyncio.Future[Any] | None"]
 
 
-class _Batch:
-    """Jobs committed together, and the one future their writers await."""
-
-    __slots__ = ("future", "jobs", "limited")
-
-    def __init__(self, future: asyncio.Future[None]) -> None:
-        self.future = future
-        self.jobs: list[Job] = []
-        self.limited = 0  # jobs that count against queue_size (sessions and events)
-
-
-class PostgresStorage:
+class PostgresStorage(BatchedWrites):
     """The networked store, on PostgreSQL through asyncpg.
 
     Args:
@@ -142,22 +130,14 @@ class PostgresStorage:
         schema: str | None = None,
         pool_size: int = 4,
     ) -> None:
+        super().__init__(queue_size=queue_size, batch_size=batch_size, threaded=False)
         self.url = url
         self.schema = schema
-        self._max_queued = queue_size
-        self._batch_size = batch_size
         self._pool_size = max(2, pool_size)
-        self._sealed: deque[_Batch] = deque()
-        self._open: _Batch | None = None
-        self._queued = 0  # jobs not yet taken by the writer
-        self._limited = 0  # of which sessions and events, bounded by queue_size
-        self._stopping = False
         self._wake = asyncio.Event()
         self._pool: Any = None
         self._conn: Any = None  # the writer's connection, held for its lifetime
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._next_id = 1
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -198,71 +178,10 @@ class PostgresStorage:
             await self._pool.close()
             self._pool = None
 
-    def next_session_id(self) -> int:
-        """A new internal session key (this process is the only inserter, so a counter suffices)."""
-        value = self._next_id
-        self._next_id += 1
-        return value
-
-    def queue_depth(self) -> int:
-        """Jobs submitted and not yet taken by the writer."""
-        return self._queued
-
-    # ------------------------------------------------------------------ writes
-    def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
-        """Add a job to the open batch; returns the future that completes after its commit."""
-        loop = self._loop
-        assert loop is not None, "storage not started"
-        if not force:
-            if self._limited >= self._max_queued:
-                raise Overloaded()
-            self._limited += 1
-        own = loop.create_future() if kind == _READ else None
-        batch = self._open
-        if batch is None:
-            batch = self._open = _Batch(loop.create_future())
-        batch.jobs.append((kind, payload, own))
-        batch.limited += not force
-        self._queued += 1
-        if len(batch.jobs) >= self._batch_size:
-            self._sealed.append(batch)
-            self._open = None
+    def _notify(self) -> None:
         self._wake.set()
-        return own if own is not None else batch.future
-
-    def submit_session(
-        self,
-        session: NewSession,
-        events: list[StoredEvent],
-        close: tuple[str, int] | None = None,
-    ) -> asyncio.Future[None]:
-        """Store a new session row with its first events (and its close), all in one transaction."""
-        rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
-        closing = None if close is None else (close[0], close[1], session.id)
-        return self._submit(_SESSION, (session, rows, closing))
-
-    def submit_event(
-        self, session_id: int, seq: int, received_ms: int, body: bytes
-    ) -> asyncio.Future[None]:
-        """Append one event to a session's log."""
-        return self._submit(_EVENTS, (session_id, seq, received_ms, body))
-
-    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
-        """Mark a session closed; a session already closed keeps its first reason."""
-        return self._submit(_CLOSE, (reason, closed_ms, session_id), force=True)
-
-    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
-        """Count one event refused with 410."""
-        return self._submit(_REFUSED, (session_id,), force=True)
-
-    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
-        """Store or replace one session's report summary."""
-        return self._submit(_SUMMARY, summary, force=True)
 
     # ------------------------------------------------------------------ reads
-    def _read(self, fn: Reader) -> asyncio.Future[Any]:
-        return self._submit(_READ, fn, force=True)
-
     async def find_session(self, sid: str) -> SessionRow | None:
         """The stored session with this public id, or ``None``."""
 
@@ -339,18 +258,6 @@ class PostgresStorage:
                 yield by_id[current], events
 
     # ------------------------------------------------------------------ writer task
-    def _take(self) -> _Batch | None:
-        """The oldest batch waiting, or ``None``."""
-        if self._sealed:
-            batch = self._sealed.popleft()
-        elif self._open is not None:
-            batch, self._open = self._open, None
-        else:
-            return None
-        self._queued -= len(batch.jobs)
-        self._limited -= batch.limited
-        return batch
-
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -361,21 +268,19 @@ class PostgresStorage:
             if self._stopping and self._queued == 0:
                 return
 
-    async def _execute(self, batch: _Batch) -> None:
+    async def _execute(self, batch: Batch) -> None:
         """Write a batch in one transaction, complete its future, then run its reads."""
-        by_kind: dict[int, list[Job]] = {}
-        for job in batch.jobs:
-            by_kind.setdefault(job[0], []).append(job)
+        by_kind = batch.by_kind()
         error: BaseException | None = None
         try:
-            if len(by_kind) > 1 or _READ not in by_kind:
+            if len(by_kind) > 1 or READ not in by_kind:
                 await self._write(by_kind)
         except Exception as exc:  # connection lost, server gone, constraint violated
             log.warning("PostgreSQL write of %d jobs failed: %s", len(batch.jobs), exc)
             error = exc
             await self._drop_if_dead()
         _settle(batch.future, None, error)
-        reads = [(job[1], job[2]) for job in by_kind.get(_READ, ())]
+        reads = [(job[1], job[2]) for job in by_kind.get(READ, ())]
         if len(reads) == 1:
             await self._run_read(reads[0][0], reads[0][1], self._conn)
         elif reads:
@@ -387,19 +292,19 @@ class PostgresStorage:
             self._conn = await self._pool.acquire()
         conn = self._conn
         async with conn.transaction():
-            for kind in (_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY):
+            for kind in WRITE_ORDER:
                 group = by_kind.get(kind)
                 if not group:
                     continue
-                if kind == _SESSION:
+                if kind == SESSION:
                     await conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
                     await _insert_events(conn, [r for j in group for r in j[1][1]])
                     closes = [j[1][2] for j in group if j[1][2] is not None]
                     if closes:
-                        await conn.executemany(_SQL[_CLOSE], closes)
-                elif kind == _EVENTS:
+                        await conn.executemany(_SQL[CLOSE], closes)
+                elif kind == EVENTS:
                     await _insert_events(conn, [j[1] for j in group])
-                elif kind == _SUMMARY:
+                elif kind == SUMMARY:
                     await _write_summaries(conn, [summary_rows(j[1]) for j in group])
                 else:
                     await conn.executemany(_SQL[kind], [j[1] for j in group])
@@ -466,7 +371,7 @@ async def _insert_events(conn: Any, rows: list[tuple[int, int, int, bytes]]) -> 
     if len(rows) >= _COPY_MIN_ROWS:
         await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
     elif rows:
-        await conn.executemany(_SQL[_EVENTS], rows)
+        await conn.executemany(_SQL[EVENTS], rows)
 
 
 async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:

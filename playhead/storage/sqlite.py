@@ -1,14 +1,9 @@
-"""SQLite storage: one writer thread, WAL, group commit, bounded queue.
+"""SQLite storage: one writer thread, WAL, group commit (:mod:`playhead.storage.batching`).
 
-Every write is a small job appended to the *open batch*; all writes of one batch share one
-future. The writer thread takes a whole batch (at most ``batch_size`` jobs), runs it in one
-transaction, commits, and only then completes the batch's future on the event loop — so a
-request is answered after its event is on disk, and a burst of requests costs one commit and
-one wake-up of the loop, not one each (group commit). Reads that must see every earlier write
-(a session's events for a re-fold) are jobs too, run right after their batch commits, each with
-its own future. When more than ``queue_size`` jobs wait, ``submit_*`` raises
-:class:`~playhead.errors.Overloaded` (503); lifecycle bookkeeping (closes, refusals, summaries,
-reads) is never refused.
+The writer thread takes each batch, runs it in one transaction, commits, and completes its
+futures on the event loop with one call; reads queued with the batch run right after the commit
+on the same connection, so they see every earlier write. WAL checkpoints run on a thread of
+their own.
 """
 
 from __future__ import annotations
@@ -17,28 +12,33 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
 
-from playhead.errors import Overloaded
-from playhead.storage import NewSession, SessionRow, StoredEvent, Summary
+from playhead.storage import NewSession, SessionRow, StoredEvent
+from playhead.storage.batching import (
+    CLOSE,
+    EVENTS,
+    READ,
+    REFUSED,
+    SESSION,
+    SUMMARY,
+    WRITE_ORDER,
+    Batch,
+    BatchedWrites,
+)
 from playhead.storage.migrate import migrate_sqlite
 from playhead.storage.summaries import SummaryRows, summary_rows
 
-# Job kinds, executed within one transaction in this order so that, for example, a session
-# inserted and closed in the same batch ends up closed.
-_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY, _READ = range(6)
-
 _SQL = {
-    _SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
+    SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-    _EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
-    _CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
+    EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
+    CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
     " WHERE id = ? AND state = 'open'",
-    _REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
+    REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
 }
 _SUMMARY_SQL = (
     "INSERT OR REPLACE INTO session_summaries VALUES (" + ", ".join("?" * 29) + ")",
@@ -55,20 +55,6 @@ _SESSION_COLUMNS_S = ", ".join("s." + c for c in _SESSION_COLUMNS.split(", "))
 
 _encode = msgspec.json.Encoder().encode
 
-# (kind, payload, own future): only reads have their own future, writes share their batch's
-Job = tuple[int, Any, "asyncio.Future[Any] | None"]
-
-
-class _Batch:
-    """Jobs committed together, and the one future their writers await."""
-
-    __slots__ = ("future", "jobs", "limited")
-
-    def __init__(self, future: asyncio.Future[None]) -> None:
-        self.future = future
-        self.jobs: list[Job] = []
-        self.limited = 0  # jobs that count against queue_size (sessions and events)
-
 
 def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode)."""
@@ -79,7 +65,7 @@ def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStorage:
+class SQLiteStorage(BatchedWrites):
     """The embedded default store.
 
     Args:
@@ -90,23 +76,14 @@ class SQLiteStorage:
     """
 
     def __init__(self, path: str, *, queue_size: int, batch_size: int, synchronous: str) -> None:
+        super().__init__(queue_size=queue_size, batch_size=batch_size, threaded=True)
         self.path = path
-        self._max_queued = queue_size
-        self._batch_size = batch_size
-        self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._sealed: deque[_Batch] = deque()
-        self._open: _Batch | None = None
-        self._queued = 0  # jobs not yet taken by the writer
-        self._limited = 0  # of which sessions and events, bounded by queue_size
-        self._stopping = False
         self._checkpoint_stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._next_id = 1
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -155,73 +132,11 @@ class SQLiteStorage:
         finally:
             conn.close()
 
-    def next_session_id(self) -> int:
-        """A new internal session key (the writer is the only inserter, so a counter suffices)."""
-        value = self._next_id
-        self._next_id += 1
-        return value
-
-    def queue_depth(self) -> int:
-        """Jobs submitted and not yet taken by the writer."""
-        return self._queued
-
-    # ------------------------------------------------------------------ writes
-    def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
-        """Add a job to the open batch; returns the future that completes after its commit."""
-        loop = self._loop
-        assert loop is not None, "storage not started"
-        own = loop.create_future() if kind == _READ else None
-        with self._lock:
-            if not force:
-                if self._limited >= self._max_queued:
-                    raise Overloaded()
-                self._limited += 1
-            batch = self._open
-            if batch is None:
-                batch = self._open = _Batch(loop.create_future())
-            batch.jobs.append((kind, payload, own))
-            batch.limited += not force
-            self._queued += 1
-            if len(batch.jobs) >= self._batch_size:
-                self._sealed.append(batch)
-                self._open = None
+    def _notify(self) -> None:
         if not self._wake.is_set():
             self._wake.set()
-        return own if own is not None else batch.future
-
-    def submit_session(
-        self,
-        session: NewSession,
-        events: list[StoredEvent],
-        close: tuple[str, int] | None = None,
-    ) -> asyncio.Future[None]:
-        """Store a new session row with its first events (and its close), all in one transaction."""
-        rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
-        closing = None if close is None else (close[0], close[1], session.id)
-        return self._submit(_SESSION, (session, rows, closing))
-
-    def submit_event(
-        self, session_id: int, seq: int, received_ms: int, body: bytes
-    ) -> asyncio.Future[None]:
-        """Append one event to a session's log."""
-        return self._submit(_EVENTS, (session_id, seq, received_ms, body))
-
-    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
-        """Mark a session closed; a session already closed keeps its first reason."""
-        return self._submit(_CLOSE, (reason, closed_ms, session_id), force=True)
-
-    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
-        """Count one event refused with 410."""
-        return self._submit(_REFUSED, (session_id,), force=True)
-
-    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
-        """Store or replace one session's report summary (flattened off the event loop)."""
-        return self._submit(_SUMMARY, summary, force=True)
 
     # ------------------------------------------------------------------ reads
-    def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
-        return self._submit(_READ, fn, force=True)
-
     async def find_session(self, sid: str) -> SessionRow | None:
         """The stored session with this public id, or ``None``."""
 
@@ -302,19 +217,6 @@ class SQLiteStorage:
             yield by_id[current], events
 
     # ------------------------------------------------------------------ writer thread
-    def _take(self) -> _Batch | None:
-        """The oldest batch waiting, or ``None``."""
-        with self._lock:
-            if self._sealed:
-                batch = self._sealed.popleft()
-            elif self._open is not None:
-                batch, self._open = self._open, None
-            else:
-                return None
-            self._queued -= len(batch.jobs)
-            self._limited -= batch.limited
-            return batch
-
     def _run(self) -> None:
         assert self._conn is not None and self._loop is not None
         conn, loop = self._conn, self._loop
@@ -323,32 +225,30 @@ class SQLiteStorage:
             # cleared before taking: a job added from now on sets it again
             self._wake.clear()
             while (batch := self._take()) is not None:
-                error, reads = self._execute(conn, batch.jobs)
+                error, reads = self._execute(conn, batch)
                 loop.call_soon_threadsafe(_complete, batch.future, error, reads)
             if self._stopping and self._queued == 0:
                 return
 
     def _execute(
-        self, conn: sqlite3.Connection, jobs: list[Job]
+        self, conn: sqlite3.Connection, batch: Batch
     ) -> tuple[BaseException | None, list[tuple[asyncio.Future[Any], Any, Any]]]:
         """Run a batch in one transaction; returns the write error and each read's outcome."""
-        by_kind: dict[int, list[Job]] = {}
-        for job in jobs:
-            by_kind.setdefault(job[0], []).append(job)
+        by_kind = batch.by_kind()
         error: BaseException | None = None
         try:
             conn.execute("BEGIN")
-            for kind in (_SESSION, _EVENTS, _CLOSE, _REFUSED, _SUMMARY):
+            for kind in WRITE_ORDER:
                 group = by_kind.get(kind)
                 if not group:
                     continue
-                if kind == _SESSION:
+                if kind == SESSION:
                     conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
-                    conn.executemany(_SQL[_EVENTS], [r for j in group for r in j[1][1]])
+                    conn.executemany(_SQL[EVENTS], [r for j in group for r in j[1][1]])
                     closes = [j[1][2] for j in group if j[1][2] is not None]
                     if closes:
-                        conn.executemany(_SQL[_CLOSE], closes)
-                elif kind == _SUMMARY:
+                        conn.executemany(_SQL[CLOSE], closes)
+                elif kind == SUMMARY:
                     _write_summaries(conn, [summary_rows(j[1]) for j in group])
                 else:
                     conn.executemany(_SQL[kind], [j[1] for j in group])
@@ -359,7 +259,7 @@ class SQLiteStorage:
             error = exc
         # reads run after the commit so they see every write queued before them
         reads: list[tuple[asyncio.Future[Any], Any, Any]] = []
-        for _, fn, future in by_kind.get(_READ, ()):
+        for _, fn, future in by_kind.get(READ, ()):
             assert future is not None
             try:
                 reads.append((future, fn(conn), None))
