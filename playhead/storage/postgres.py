@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from playhead.storage import NewSession, SessionRow, StoredEvent
+from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
     CLOSE,
     EVENTS,
@@ -97,13 +97,14 @@ _SUMMARY_CLEAR = tuple(
 _SESSION_TEXT = (5, 6)  # media_id, content_type
 _AD_TEXT = (4, 5)  # ad_id, name
 _CHAPTER_TEXT = (5,)  # friendly_name
-_SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
-_SESSION_COLUMNS_S = ", ".join("s." + c for c in _SESSION_COLUMNS.split(", "))
 
 # Events of all but the smallest batches go through COPY: measured ~1.2x (20 rows) to ~1.7x
 # (10,000 rows) faster than a pipelined executemany INSERT.
 _COPY_MIN_ROWS = 16
 
+_FIND_SESSION = queries.FIND_SESSION.format(p="$1")
+_FINAL_REPORT = queries.FINAL_REPORT.format(p="$1")
+_SESSION_EVENTS = queries.SESSION_EVENTS.format(p="$1")
 _encode = msgspec.json.Encoder().encode
 
 Reader = Callable[[Any], Awaitable[Any]]
@@ -186,10 +187,8 @@ class PostgresStorage(BatchedWrites):
         """The stored session with this public id, or ``None``."""
 
         async def query(conn: Any) -> SessionRow | None:
-            row = await conn.fetchrow(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE sid = $1", sid
-            )
-            return SessionRow(*row) if row else None
+            row = await conn.fetchrow(_FIND_SESSION, sid)
+            return queries.session_row(row) if row else None
 
         result: SessionRow | None = await self._read(query)
         return result
@@ -198,17 +197,7 @@ class PostgresStorage(BatchedWrites):
         """A stored session, with its final report JSON when no refusal came after it."""
 
         async def query(conn: Any) -> tuple[SessionRow, bytes | None] | None:
-            row = await conn.fetchrow(
-                f"SELECT {_SESSION_COLUMNS_S}, ss.refused, ss.report FROM sessions s"
-                " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
-                " WHERE s.sid = $1",
-                sid,
-            )
-            if row is None:
-                return None
-            session = SessionRow(*row[:8])
-            current = session.state == "closed" and row[9] is not None and row[8] == session.refused
-            return session, bytes(row[9]) if current else None
+            return queries.final_report(await conn.fetchrow(_FINAL_REPORT, sid))
 
         result: tuple[SessionRow, bytes | None] | None = await self._read(query)
         return result
@@ -217,10 +206,7 @@ class PostgresStorage(BatchedWrites):
         """Every stored event of a session, in arrival order (sees every earlier write)."""
 
         async def query(conn: Any) -> list[StoredEvent]:
-            rows = await conn.fetch(
-                "SELECT seq, received_ms, body FROM events WHERE session_id = $1 ORDER BY seq",
-                session_id,
-            )
+            rows = await conn.fetch(_SESSION_EVENTS, session_id)
             return [StoredEvent(seq, received, bytes(body)) for seq, received, body in rows]
 
         result: list[StoredEvent] = await self._read(query)
@@ -234,20 +220,13 @@ class PostgresStorage(BatchedWrites):
         """Every open session with its events, streamed in session order (after earlier writes)."""
         await self._read(_nothing)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            rows = await conn.fetch(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY id"
-            )
+            rows = await conn.fetch(queries.OPEN_SESSIONS)
             if not rows:
                 return
-            by_id = {row[0]: SessionRow(*row) for row in rows}
+            by_id = {row[0]: queries.session_row(row) for row in rows}
             current: int | None = None
             events: list[StoredEvent] = []
-            cursor = conn.cursor(
-                "SELECT e.session_id, e.seq, e.received_ms, e.body FROM events e"
-                " JOIN sessions s ON s.id = e.session_id WHERE s.state = 'open'"
-                " ORDER BY e.session_id, e.seq",
-                prefetch=2000,
-            )
+            cursor = conn.cursor(queries.OPEN_SESSION_EVENTS, prefetch=2000)
             async for session_id, seq, received, body in cursor:
                 if session_id != current:
                     if current is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from playhead.storage import NewSession, SessionRow, StoredEvent
+from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
     CLOSE,
     EVENTS,
@@ -50,9 +50,10 @@ _SUMMARY_CLEAR = tuple(
     f"DELETE FROM {table} WHERE session_id = ?"
     for table in ("ad_summaries", "chapter_summaries", "state_summaries")
 )
-_SESSION_COLUMNS = "id, sid, started_ms, start_ts, state, close_reason, closed_ms, refused"
-_SESSION_COLUMNS_S = ", ".join("s." + c for c in _SESSION_COLUMNS.split(", "))
 
+_FIND_SESSION = queries.FIND_SESSION.format(p="?")
+_FINAL_REPORT = queries.FINAL_REPORT.format(p="?")
+_SESSION_EVENTS = queries.SESSION_EVENTS.format(p="?")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -141,10 +142,8 @@ class SQLiteStorage(BatchedWrites):
         """The stored session with this public id, or ``None``."""
 
         def query(conn: sqlite3.Connection) -> SessionRow | None:
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE sid = ?", (sid,)
-            ).fetchone()
-            return SessionRow(*row) if row else None
+            row = conn.execute(_FIND_SESSION, (sid,)).fetchone()
+            return queries.session_row(row) if row else None
 
         result: SessionRow | None = await self._read(query)
         return result
@@ -153,17 +152,7 @@ class SQLiteStorage(BatchedWrites):
         """A stored session, with its final report JSON when no refusal came after it."""
 
         def query(conn: sqlite3.Connection) -> tuple[SessionRow, bytes | None] | None:
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS_S}, ss.refused, ss.report FROM sessions s"
-                " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
-                " WHERE s.sid = ?",
-                (sid,),
-            ).fetchone()
-            if row is None:
-                return None
-            session = SessionRow(*row[:8])
-            current = session.state == "closed" and row[9] is not None and row[8] == session.refused
-            return session, bytes(row[9]) if current else None
+            return queries.final_report(conn.execute(_FINAL_REPORT, (sid,)).fetchone())
 
         result: tuple[SessionRow, bytes | None] | None = await self._read(query)
         return result
@@ -174,10 +163,7 @@ class SQLiteStorage(BatchedWrites):
         def query(conn: sqlite3.Connection) -> list[StoredEvent]:
             return [
                 StoredEvent(seq, received, bytes(body))
-                for seq, received, body in conn.execute(
-                    "SELECT seq, received_ms, body FROM events WHERE session_id = ? ORDER BY seq",
-                    (session_id,),
-                )
+                for seq, received, body in conn.execute(_SESSION_EVENTS, (session_id,))
             ]
 
         result: list[StoredEvent] = await self._read(query)
@@ -194,19 +180,13 @@ class SQLiteStorage(BatchedWrites):
         """
         assert self._conn is not None
         conn = self._conn
-        rows = conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY id"
-        ).fetchall()
+        rows = conn.execute(queries.OPEN_SESSIONS).fetchall()
         if not rows:
             return
-        by_id = {row[0]: SessionRow(*row) for row in rows}
+        by_id = {row[0]: queries.session_row(row) for row in rows}
         current: int | None = None
         events: list[StoredEvent] = []
-        cursor = conn.execute(
-            "SELECT e.session_id, e.seq, e.received_ms, e.body FROM events e"
-            " JOIN sessions s ON s.id = e.session_id WHERE s.state = 'open'"
-            " ORDER BY e.session_id, e.seq"
-        )
+        cursor = conn.execute(queries.OPEN_SESSION_EVENTS)
         for session_id, seq, received, body in cursor:
             if session_id != current:
                 if current is not None:
