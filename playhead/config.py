@@ -55,6 +55,12 @@ SETTINGS: tuple[Setting, ...] = (
         "max_batch_bytes", int, 4194304, "Largest accepted downloaded-content batch, in bytes."
     ),
     Setting("queue_size", int, 20000, "Write queue capacity; when full, events get 503."),
+    Setting(
+        "max_open_sessions", int, 1_000_000, "Most sessions open at once; past it, starts get 503."
+    ),
+    Setting("storage_timeout", float, 5.0, "Seconds a storage call may take before a 503."),
+    Setting("max_header_bytes", int, 16384, "Largest request line plus headers (414/431 above)."),
+    Setting("header_timeout", float, 10.0, "Seconds a client may take to send request headers."),
     Setting("batch_size", int, 2000, "Most events committed in one transaction (group commit)."),
     Setting("sqlite_sync", str, "NORMAL", "SQLite synchronous mode: NORMAL or FULL (power loss)."),
     Setting(
@@ -89,6 +95,10 @@ class Settings:
     max_event_bytes: int = 65536
     max_batch_bytes: int = 4194304
     queue_size: int = 20000
+    max_open_sessions: int = 1_000_000
+    storage_timeout: float = 5.0
+    max_header_bytes: int = 16384
+    header_timeout: float = 10.0
     batch_size: int = 2000
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
@@ -116,12 +126,30 @@ def _convert(setting: Setting, raw: Any) -> Any:
 
 def _validate(values: dict[str, Any]) -> None:
     """Reject values that are well-typed but meaningless."""
-    for name in ("idle_timeout", "stall_timeout", "max_duration", "sweep_interval"):
+    for name in (
+        "idle_timeout",
+        "stall_timeout",
+        "max_duration",
+        "sweep_interval",
+        "storage_timeout",
+        "header_timeout",
+    ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be greater than 0, got {values[name]}")
-    for name in ("max_event_bytes", "max_batch_bytes", "queue_size", "batch_size", "workers"):
+    for name in (
+        "max_event_bytes",
+        "max_batch_bytes",
+        "queue_size",
+        "batch_size",
+        "workers",
+        "max_open_sessions",
+    ):
         if values[name] < 1:
             raise ConfigError(f"{name} must be at least 1, got {values[name]}")
+    if values["max_header_bytes"] < 1024:
+        raise ConfigError(
+            f"max_header_bytes must be at least 1024, got {values['max_header_bytes']}"
+        )
     if values["end_grace"] < 0:
         raise ConfigError(f"end_grace must not be negative, got {values['end_grace']}")
     if values["sqlite_sync"].upper() not in ("NORMAL", "FULL"):
