@@ -14,18 +14,65 @@ import click
 from playhead import __version__
 from playhead.config import SETTINGS, load_settings, settings_table_markdown
 from playhead.errors import ConfigError
+from playhead.storage.preflight import check_database, sqlite_path
 
 
 class DefaultGroup(click.Group):
-    """A group that runs ``serve`` when no sub-command is named."""
+    """A group that runs ``serve`` when no sub-command is named, and says errors in one line.
+
+    ``playhead`` alone and ``playhead --port 9000`` run ``serve``; a first argument that is not
+    an option must name a command, so ``playhead simulat`` answers "No such command 'simulat'.
+    Did you mean 'simulate'?" rather than starting a server.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Insert ``serve`` when the first argument is not a known command."""
-        if not args or (
-            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
-        ):
+        """Insert ``serve`` when there are no arguments or the first is a ``serve`` option."""
+        if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h", "--version")):
             args = ["serve", *args]
         return super().parse_args(ctx, args)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the group's arguments; a usage error is one line."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; its usage errors are one line too."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
+class CommandLineError(click.ClickException):
+    """A wrong command line or setting: shown as the single line ``Error: ...``, exit status 2.
+
+    Click's own usage errors print a usage block first; Playhead's are one line, so the
+    reason is the one thing on the screen.
+    """
+
+    exit_code = 2
+
+
+def _one_line(exc: click.UsageError) -> CommandLineError:
+    """The same usage error as one line (same message, same exit status 2)."""
+    message = exc.format_message()
+    if isinstance(exc, click.exceptions.NoSuchCommand) and not exc.possibilities:
+        message += f" Commands: {', '.join(sorted(cli.commands))}."
+    return CommandLineError(message)
+
+
+def _config_error(exc: ConfigError) -> CommandLineError:
+    """A setting Playhead cannot use, as one line."""
+    return CommandLineError(str(exc))
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,18 +109,20 @@ def serve(**options: Any) -> None:
     """Run the server (SQLite by default; creates the database file if missing)."""
     try:
         settings = load_settings(options)
+        if settings.workers > 1:
+            raise ConfigError(
+                "--workers above 1 needs a shared live-session store (Redis), which this "
+                "version does not have yet; run one worker (it carries tens of thousands of "
+                "events/s)."
+            )
+        check_database(settings.db)
+        import uvicorn
+
+        from playhead.app import create_app
+
+        app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    if settings.workers > 1:
-        raise click.UsageError(
-            "--workers above 1 needs a shared live-session store (Redis), which this version "
-            "does not have yet; run one worker (it carries tens of thousands of events/s)."
-        )
-    import uvicorn
-
-    from playhead.app import create_app
-
-    app = create_app(settings, manage_gc=True)
+        raise _config_error(exc) from None
     click.echo(
         f"Playhead {__version__} on http://{settings.host}:{settings.port}"
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
@@ -95,34 +144,58 @@ def serve(**options: Any) -> None:
 
 
 @cli.command()
-@click.option("--db", default=None, help="SQLite file path [env PLAYHEAD_DB].")
+@click.option(
+    "--db",
+    default=None,
+    help="SQLite file or postgresql:// URL [env PLAYHEAD_DB; default playhead.db].",
+)
 def migrate(db: str | None) -> None:
     """Apply pending database migrations (SQLite or PostgreSQL) and exit."""
-    settings = load_settings({"db": db})
-    if settings.db.startswith(("postgres://", "postgresql://")):
-        applied = asyncio.run(_migrate_postgres(settings.db))
-    else:
-        from playhead.storage.migrate import migrate_sqlite
-        from playhead.storage.sqlite import connect
-
-        conn = connect(settings.db.removeprefix("sqlite:///"))
-        applied = migrate_sqlite(conn)
-        conn.close()
+    try:
+        settings = load_settings({"db": db})
+        check_database(settings.db)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+    path = sqlite_path(settings.db)
+    applied = asyncio.run(_migrate_postgres(settings.db)) if path is None else _migrate_sqlite(path)
     click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+def _migrate_sqlite(path: str) -> list[str]:
+    import sqlite3
+
+    from playhead.storage.migrate import migrate_sqlite
+    from playhead.storage.sqlite import connect
+
+    try:
+        conn = connect(path)
+        try:
+            return migrate_sqlite(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"could not migrate {path!r}: {exc}") from None
 
 
 async def _migrate_postgres(url: str) -> list[str]:
     try:
         import asyncpg  # type: ignore[import-untyped]
-    except ImportError:
-        raise click.UsageError(
-            'PostgreSQL needs the "postgres" extra: pip install "playhead[postgres]"'
+    except ImportError:  # pragma: no cover - check_database refuses this first
+        raise _config_error(
+            ConfigError('PostgreSQL needs the "postgres" extra: pip install "playhead[postgres]"')
         ) from None
     from playhead.storage.migrate import migrate_postgres
 
-    conn = await asyncpg.connect(url)
+    failures = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except failures as exc:
+        # the URL itself is not repeated: it may carry a password
+        raise click.ClickException(f"could not connect to the PostgreSQL server: {exc}") from None
     try:
         return await migrate_postgres(conn)
+    except failures as exc:
+        raise click.ClickException(f"PostgreSQL migration failed: {exc}") from None
     finally:
         await conn.close()
 

@@ -155,6 +155,15 @@ def _validate(values: dict[str, Any]) -> None:
     if values["sqlite_sync"].upper() not in ("NORMAL", "FULL"):
         raise ConfigError(f"sqlite_sync must be NORMAL or FULL, got {values['sqlite_sync']!r}")
     values["sqlite_sync"] = values["sqlite_sync"].upper()
+    if not 1 <= values["port"] <= 65535:
+        raise ConfigError(f"port must be from 1 to 65535, got {values['port']}")
+    log_level = values["log_level"].strip().lower()
+    if log_level not in ("debug", "info", "warning", "error", "critical"):
+        raise ConfigError(
+            "log_level must be one of debug, info, warning, error, critical, "
+            f"got {values['log_level']!r}"
+        )
+    values["log_level"] = log_level
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
 

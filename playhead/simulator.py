@@ -17,6 +17,7 @@ import http.client
 import ipaddress
 import json
 import random
+import socket
 import sys
 import threading
 import time
@@ -713,6 +714,8 @@ def simulate_command(
 ) -> None:
     """Send a simulated audience (VOD, live, ads, chapters, QoE, states) to a Playhead URL."""
     try:
+        if allow_remote or is_loopback_url(url):  # else simulate() refuses the URL below
+            _probe(url, timeout)
         summary = simulate(
             url,
             sessions=sessions,
@@ -728,3 +731,19 @@ def simulate_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(json.dumps(summary.as_dict()) if as_json else summary.format())
+    if summary.requests and not any(key.isdigit() for key in summary.status_counts):
+        # every request failed below HTTP: the server went away (or never answered)
+        raise click.ClickException(f"no HTTP answer from {url}; {_START_HINT}")
+
+
+_START_HINT = "start a server first with `playhead serve` (or give its address with --url)"
+
+
+def _probe(url: str, timeout: float) -> None:
+    """Fail in one line, before any session is played, when nothing listens at ``url``."""
+    _, host, port, _ = parse_endpoint(url)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise click.ClickException(f"nothing answered at {url} ({reason}); {_START_HINT}") from None

@@ -6,19 +6,43 @@ import asyncio
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ServerProcess, start_body
+from conftest import ServerProcess, free_port, start_body
 
 from playhead import __version__
 from playhead.cli import cli
+from playhead.config import load_settings
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "playhead" / "storage" / "migrations"
+
+
+def migrations(dialect: str) -> list[str]:
+    """The numbered migration files of one backend, in the order they apply."""
+    names = sorted(p.name for p in (MIGRATIONS / dialect).glob("*.sql"))
+    assert names[:2] == ["0001_init.sql", "0002_summaries.sql"]
+    return names
+
+
+def one_line_failure(args: list[str], env: dict[str, str] | None = None, status: int = 2) -> str:
+    """Run the CLI expecting a refusal: one line on stderr, nothing on stdout, no traceback."""
+    result = CliRunner().invoke(cli, args, env=env)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == status, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0].removeprefix("Error: ")
 
 
 def test_version() -> None:
@@ -48,27 +72,186 @@ def test_serve_is_the_default_command() -> None:
 
 
 def test_bad_setting_is_a_usage_error() -> None:
-    result = CliRunner().invoke(cli, ["serve", "--idle-timeout", "-1"])
-    assert result.exit_code == 2
-    assert "idle_timeout must be greater than 0" in result.output
+    assert one_line_failure(["serve", "--idle-timeout", "-1"]) == (
+        "idle_timeout must be greater than 0, got -1.0"
+    )
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1"])
+def test_a_port_out_of_range_is_refused(port: str) -> None:
+    assert one_line_failure(["--port", port]) == f"port must be from 1 to 65535, got {port}"
+
+
+def test_a_port_out_of_range_from_the_environment_is_refused() -> None:
+    message = one_line_failure(["serve"], env={"PLAYHEAD_PORT": "99999"})
+    assert message == "port must be from 1 to 65535, got 99999"
+
+
+def test_a_port_that_is_not_a_number_is_one_line() -> None:
+    message = one_line_failure(["--port", "http"])
+    assert message == "Invalid value for '--port': 'http' is not a valid integer."
+
+
+def test_port_bounds_and_log_levels_that_are_accepted() -> None:
+    assert load_settings({"port": 1}).port == 1
+    assert load_settings({"port": 65535}).port == 65535
+    for level in ("debug", "INFO", "Warning", "error", "critical"):
+        assert load_settings({"log_level": level}).log_level == level.lower()
+
+
+def test_an_unknown_log_level_is_refused() -> None:
+    assert one_line_failure(["--log-level", "loud"]) == (
+        "log_level must be one of debug, info, warning, error, critical, got 'loud'"
+    )
+
+
+def test_a_mistyped_subcommand_suggests_the_right_one() -> None:
+    assert one_line_failure(["simulat"]) == "No such command 'simulat'. Did you mean 'simulate'?"
+    assert one_line_failure(["migrat", "--db", "x.db"]) == (
+        "No such command 'migrat'. Did you mean 'migrate'?"
+    )
+
+
+def test_an_unknown_subcommand_lists_the_commands() -> None:
+    assert one_line_failure(["frobnicate"]) == (
+        "No such command 'frobnicate'. Commands: migrate, serve, settings, simulate."
+    )
+
+
+def test_an_unknown_option_is_one_line_with_a_suggestion() -> None:
+    assert one_line_failure(["--prot", "9000"]) == (
+        "No such option '--prot'. (Did you mean one of: '--host', '--port'?)"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"]])
+def test_a_db_in_a_missing_folder_names_the_folder_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo"
+    db = missing / "x.db"
+    assert one_line_failure([*command, "--db", str(db)]) == (
+        f"database {str(db)!r}: the folder {str(missing)!r} does not exist "
+        "(Playhead does not create folders: create it, or correct --db)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"]])
+def test_a_db_naming_a_folder_is_refused(tmp_path: Path, command: list[str]) -> None:
+    assert one_line_failure([*command, "--db", str(tmp_path)]) == (
+        f"database {str(tmp_path)!r} is a folder: give a file in it, "
+        f"e.g. --db {tmp_path / 'playhead.db'}"
+    )
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"]])
+def test_a_db_that_is_not_a_database_is_refused_and_left_alone(
+    tmp_path: Path, command: list[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    message = one_line_failure([*command, "--db", str(notes)])
+    assert message.startswith(f"database {str(notes)!r} is not a SQLite database")
+    assert notes.read_text() == "not a database\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"]])
+def test_an_unknown_database_url_scheme_is_refused(command: list[str]) -> None:
+    message = one_line_failure([*command, "--db", "mysql://app:hunter2@db.example/app"])
+    assert message == (
+        "unsupported database URL scheme 'mysql://' in --db: give a SQLite file path "
+        "(or sqlite:///path) or a postgresql:// URL"
+    )
+
+
+def test_migrate_on_an_unreachable_postgresql_is_one_line() -> None:
+    pytest.importorskip("asyncpg", reason='asyncpg missing: pip install ".[postgres]"')
+    url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none"
+    message = one_line_failure(["migrate", "--db", url], status=1)
+    assert message.startswith("could not connect to the PostgreSQL server: ")
+    assert "secret" not in message
+
+
+def test_refusals_from_a_real_process_have_no_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "playhead", "--db", str(tmp_path / "nope" / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"Error: database {str(tmp_path / 'nope' / 'x.db')!r}: the folder "
+        f"{str(tmp_path / 'nope')!r} does not exist "
+        "(Playhead does not create folders: create it, or correct --db)"
+    ]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_simulate_with_no_server_fails_saying_how_to_start_one() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    message = one_line_failure(["simulate", "--url", url, "--sessions", "3"], status=1)
+    assert message == (
+        f"nothing answered at {url} (Connection refused); start a server first with "
+        "`playhead serve` (or give its address with --url)"
+    )
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[str]:
+    """A loopback port that accepts connections and closes them without an HTTP answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_simulate_fails_when_no_request_got_an_http_answer(hang_up_server: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["simulate", "--url", hang_up_server, "--sessions", "1", "--speed", "0"]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: no HTTP answer from {hang_up_server}; start a server first with "
+        "`playhead serve` (or give its address with --url)"
+    ]
+    assert result.stdout.startswith("sessions   0 started, 0 finished (of 1)")
 
 
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     result = CliRunner().invoke(cli, ["migrate", "--db", str(db)])
     assert result.exit_code == 0
-    assert result.output.startswith("applied: 0001_init.sql, 0002_summaries.sql")
+    assert result.output.strip() == "applied: " + ", ".join(migrations("sqlite"))
     again = CliRunner().invoke(cli, ["migrate", "--db", str(db)])
     assert again.output.strip() == "applied: nothing (up to date)"
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 2
+    count = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+    assert count == len(migrations("sqlite"))
     conn.close()
 
 
 def test_serve_creates_its_database_and_honours_the_prefix(
     server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    db = tmp_path / "sub" / "fresh.db"
+    db = tmp_path / "fresh.db"
     server = server_process("--prefix", "/va", db=db)
     server.start()
     assert db.exists()
@@ -100,7 +283,7 @@ def test_migrate_a_postgresql_database() -> None:
         url = base.rsplit("/", 1)[0] + "/" + name
         first = CliRunner().invoke(cli, ["migrate", "--db", url])
         assert first.exit_code == 0, first.output
-        assert first.output.strip() == "applied: 0001_init.sql, 0002_summaries.sql"
+        assert first.output.strip() == "applied: " + ", ".join(migrations("postgres"))
         again = CliRunner().invoke(cli, ["migrate", "--db", url])
         assert again.output.strip() == "applied: nothing (up to date)"
     finally:
