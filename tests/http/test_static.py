@@ -31,7 +31,7 @@ def test_tracker_is_served_to_any_origin_with_a_cache_policy(
     assert response.headers["cross-origin-resource-policy"] == "cross-origin"
     assert response.headers["cache-control"] == cache
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
-    assert response.headers["etag"].startswith('"') and len(response.headers["etag"]) == 34
+    assert response.headers["etag"].startswith('"')
 
 
 def test_both_urls_answer_the_same_file_and_etag(client: TestClient) -> None:
