@@ -10,7 +10,8 @@ Hierarchy::
         ├── SessionClosed      410: the session can no longer take events
         ├── BodyTooLarge       413: the body is over the configured limit
         ├── UnknownEventType   404: GET /api/v1/schemas/{eventType} for no such type
-        └── Overloaded         503: the write queue is full, retry later
+        └── Overloaded         503: the write queue is full, retry later (with Retry-After)
+            └── StorageUnavailable  503: the database failed or did not answer in time
 
 Every client error becomes ``{"message": ..., "errors": [{"path": ..., "problem": ...}]}``
 through :func:`error_body`, so all of them have one shape (decisions.md rule 4).
@@ -46,19 +47,30 @@ class ErrorBody(msgspec.Struct, frozen=True):
 
 
 class ClientError(PlayheadError):
-    """Something a client sent that Playhead refuses; ``status`` is the HTTP status to answer."""
+    """Something a client sent that Playhead refuses; ``status`` is the HTTP status to answer.
+
+    ``omitted`` counts further problems that were found but not kept (the body lists at most
+    :data:`MAX_PROBLEMS`).
+    """
 
     status: ClassVar[int] = 400
     default_message: ClassVar[str] = "Request had improper format."
 
-    def __init__(self, message: str | None = None, errors: list[FieldError] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        errors: list[FieldError] | None = None,
+        *,
+        omitted: int = 0,
+    ):
         self.message = message or self.default_message
         self.errors = errors or []
+        self.omitted = omitted
         super().__init__(self.message)
 
     def body(self) -> bytes:
         """The JSON body for this error."""
-        return error_body(self.message, self.errors)
+        return error_body(self.message, self.errors, omitted=self.omitted)
 
 
 class InvalidBody(ClientError):
@@ -97,15 +109,35 @@ class UnknownEventType(ClientError):
 
 
 class Overloaded(ClientError):
-    """503: the server cannot take more events right now; clients should retry."""
+    """503: the server cannot take more events right now; clients should retry.
+
+    Every 503 carries ``Retry-After`` (:data:`RETRY_AFTER_SECONDS`).
+    """
 
     status = 503
     default_message = "Server busy; retry later."
 
 
+class StorageUnavailable(Overloaded):
+    """503: the database did not answer in time or failed; nothing was stored, retry later."""
+
+    default_message = "Storage unavailable; retry later."
+
+
+# Seconds a client is asked to wait before retrying a 503.
+RETRY_AFTER_SECONDS = 1
+# Most problems one error body lists; the rest are counted in one last entry.
+MAX_PROBLEMS = 100
+
+
 _encode = msgspec.json.Encoder().encode
 
 
-def error_body(message: str, errors: list[FieldError] | None = None) -> bytes:
-    """Build the JSON body of a 4xx/503 answer naming every failed field."""
-    return _encode(ErrorBody(message=message, errors=errors or []))
+def error_body(message: str, errors: list[FieldError] | None = None, *, omitted: int = 0) -> bytes:
+    """Build the JSON body of a 4xx/503 answer naming every failed field (at most
+    :data:`MAX_PROBLEMS` of them, then how many more there were)."""
+    errors = errors or []
+    more = omitted + max(0, len(errors) - MAX_PROBLEMS)
+    if more:
+        errors = [*errors[:MAX_PROBLEMS], FieldError("$", f"{more} more problems not listed")]
+    return _encode(ErrorBody(message=message, errors=errors))

@@ -206,3 +206,11 @@ STANDARD_STATES: Final[dict[str, str]] = {
     name.lower(): name
     for name in ("fullScreen", "closedCaptioning", "mute", "pictureInPicture", "inFocus")
 }
+
+# Limits on what one event may carry (what the database can store and what a session may
+# hold), each a 400 naming the field when exceeded. Integers and numbers stay within ±2**53
+# (exact in JavaScript and in a 64-bit column, and sums over a session stay finite).
+NUMBER_LIMIT: Final[int] = 2**53
+MAX_STRING_CHARS: Final[int] = 1024
+MAX_METADATA_KEYS: Final[int] = 100
+MAX_LIST_ITEMS: Final[int] = 100  # statesStart / statesEnd entries, customerIDs entries

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
 
-from playhead.errors import FieldError, InvalidBody
+from playhead.errors import MAX_PROBLEMS, FieldError, InvalidBody
 from playhead.protocol.constants import (
     CUSTOM_METADATA_EVENTS,
     CUSTOM_METADATA_KEY_PATTERN,
@@ -28,6 +29,10 @@ from playhead.protocol.constants import (
     EVENT_PARAMS,
     EVENT_TYPES,
     LENIENT_PARAMS,
+    MAX_LIST_ITEMS,
+    MAX_METADATA_KEYS,
+    MAX_STRING_CHARS,
+    NUMBER_LIMIT,
     QOE_PARAMS,
     REQUIRED_PARAMS,
     STATES_UPDATE_KEYS,
@@ -66,7 +71,10 @@ _CANONICAL_KEYS = {key: key for table in EVENT_PARAMS.values() for key in table}
 
 
 def param_path(key: str, member: str = "params") -> str:
-    """JSONPath of one key inside ``params``/``qoeData``/``customMetadata``."""
+    """JSONPath of one key inside ``params``/``qoeData``/``customMetadata`` (a key longer than
+    the string limit is cut, so an error body never echoes a huge key)."""
+    if len(key) > MAX_STRING_CHARS:
+        key = key[:MAX_STRING_CHARS] + "…"
     return f'$.{member}["{key}"]'
 
 
@@ -84,35 +92,69 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
+def string_problem(value: str) -> str | None:
+    """``None`` when a string may be stored and kept, else the problem (length, NUL)."""
+    if len(value) > MAX_STRING_CHARS:
+        return f"longer than {MAX_STRING_CHARS} characters"
+    if "\x00" in value:
+        return "contains a NUL character"
+    return None
+
+
+def number_problem(value: int | float) -> str | None:
+    """``None`` for a finite number within ±2**53, else the problem."""
+    if value.__class__ is int:
+        ok = -NUMBER_LIMIT <= value <= NUMBER_LIMIT
+    else:
+        ok = math.isfinite(value) and -NUMBER_LIMIT <= value <= NUMBER_LIMIT
+    return None if ok else "out of range (a finite number within ±2^53)"
+
+
 def _type_problem(expected: ParamType, value: Any) -> str | None:
-    """``None`` when ``value`` has the JSON type ``expected``, else the problem text."""
+    """``None`` when ``value`` has the JSON type ``expected`` and fits the limits, else the
+    problem text."""
     if expected == "string":
-        ok = isinstance(value, str)
+        if isinstance(value, str):
+            return string_problem(value)
         want = "a string"
     elif expected in ("number", "integer"):
         # rule 5: numbers are accepted where the protocol says number, integer or float
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return number_problem(value)
         want = "a number"
     elif expected == "boolean":
-        ok = isinstance(value, bool)
+        if isinstance(value, bool):
+            return None
         want = "a boolean"
     else:
         return _customer_ids_problem(value)
-    return None if ok else f"expected {want}, got {_json_type(value)}"
+    return f"expected {want}, got {_json_type(value)}"
 
 
 def _customer_ids_problem(value: Any) -> str | None:
     if not isinstance(value, dict):
         return f"expected an object, got {_json_type(value)}"
+    if len(value) > MAX_LIST_ITEMS:
+        return f"more than {MAX_LIST_ITEMS} entries"
     for id_type, entry in value.items():
+        problem = string_problem(id_type)
+        if problem:
+            return f"entry name {problem}"
         if not isinstance(entry, dict):
             return f"entry {id_type!r}: expected an object, got {_json_type(entry)}"
         for key, item in entry.items():
-            if key == "id" and not isinstance(item, str):
-                return f"entry {id_type!r}: id must be a string"
-            if key == "authState" and (not isinstance(item, int) or isinstance(item, bool)):
-                return f"entry {id_type!r}: authState must be an integer"
-            if key not in ("id", "authState"):
+            if key == "id":
+                if not isinstance(item, str):
+                    return f"entry {id_type!r}: id must be a string"
+                problem = string_problem(item)
+                if problem:
+                    return f"entry {id_type!r}: id {problem}"
+            elif key == "authState":
+                if not isinstance(item, int) or isinstance(item, bool):
+                    return f"entry {id_type!r}: authState must be an integer"
+                if number_problem(item):
+                    return f"entry {id_type!r}: authState out of range"
+            else:
                 return f"entry {id_type!r}: unknown member {key!r}"
     return None
 
@@ -123,12 +165,17 @@ def _states_list(value: Any, key: str, errors: list[FieldError], names: list[str
     if not isinstance(value, list):
         errors.append(FieldError(path, f"expected an array, got {_json_type(value)}"))
         return
+    if len(value) > MAX_LIST_ITEMS:
+        errors.append(FieldError(path, f"more than {MAX_LIST_ITEMS} entries"))
+        return
     for i, item in enumerate(value):
         item_path = f"{path}[{i}]"
         if not isinstance(item, dict) or set(item) != {"media.state.name"}:
             errors.append(FieldError(item_path, 'expected {"media.state.name": "<name>"}'))
         elif not isinstance(item["media.state.name"], str) or not item["media.state.name"]:
             errors.append(FieldError(item_path, "media.state.name must be a non-empty string"))
+        elif problem := string_problem(item["media.state.name"]):
+            errors.append(FieldError(item_path, f"media.state.name {problem}"))
         else:
             names.append(item["media.state.name"])
 
@@ -230,12 +277,20 @@ def check_members(
                 )
             )
         else:
+            if len(custom_metadata) > MAX_METADATA_KEYS:
+                errors.append(FieldError("$.customMetadata", f"more than {MAX_METADATA_KEYS} keys"))
             for key, value in custom_metadata.items():
-                if not _METADATA_KEY.fullmatch(key):
+                if len(key) > MAX_STRING_CHARS:
                     errors.append(
                         FieldError(
                             param_path(key, "customMetadata"),
-                            "key must match ^[a-zA-Z0-9_.]+$",
+                            f"key longer than {MAX_STRING_CHARS} characters",
+                        )
+                    )
+                elif not _METADATA_KEY.fullmatch(key):
+                    errors.append(
+                        FieldError(
+                            param_path(key, "customMetadata"), "key must match ^[a-zA-Z0-9_.]+$"
                         )
                     )
                 elif not isinstance(value, str):
@@ -245,6 +300,8 @@ def check_members(
                             f"expected a string, got {_json_type(value)}",
                         )
                     )
+                elif problem := string_problem(value):
+                    errors.append(FieldError(param_path(key, "customMetadata"), problem))
             if not errors:  # every key and value is a string now
                 metadata = {sys.intern(k): sys.intern(v) for k, v in custom_metadata.items()}
 
@@ -297,8 +354,9 @@ _BARE_OK = frozenset(EVENT_TYPES) - set(REQUIRED_PARAMS) - {"sessionStart", "sta
 # playerTime.ts is epoch milliseconds; beyond ±2**53 it is no time (nor exact in JavaScript),
 # and it must fit the database's 64-bit integers
 TS_LIMIT = 2**53
-# msgspec reports bad UTF-8 inside strings as UnicodeDecodeError, not as DecodeError
-_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError)
+# msgspec reports bad UTF-8 inside strings as UnicodeDecodeError, not as DecodeError, and
+# nesting deeper than the interpreter's recursion limit as RecursionError
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def _time_errors(ts: float, playhead: float, prefix: str) -> list[FieldError]:
@@ -306,8 +364,10 @@ def _time_errors(ts: float, playhead: float, prefix: str) -> list[FieldError]:
     errors = []
     if not (-TS_LIMIT < ts < TS_LIMIT):
         errors.append(FieldError(f"{prefix}.playerTime.ts", "out of range for epoch milliseconds"))
-    if not math.isfinite(playhead):
-        errors.append(FieldError(f"{prefix}.playerTime.playhead", "must be a finite number"))
+    if number_problem(playhead):
+        errors.append(
+            FieldError(f"{prefix}.playerTime.playhead", "must be a finite number within ±2^53")
+        )
     return errors
 
 
@@ -323,7 +383,7 @@ def _from_wire(
         and wire.eventType in _BARE_OK
         and type(ts) is int
         and -TS_LIMIT < ts < TS_LIMIT
-        and math.isfinite(playhead)
+        and -NUMBER_LIMIT <= playhead <= NUMBER_LIMIT  # also false for NaN
     ):
         return Event(wire.eventType, ts, playhead), _NO_ERRORS
     errors = _time_errors(ts, playhead, prefix)
@@ -417,6 +477,8 @@ def _item_errors(body: Any, prefix: str, strict: bool) -> list[FieldError]:
 
 
 def _malformed(exc: Exception) -> InvalidBody:
+    if isinstance(exc, RecursionError):
+        return InvalidBody(errors=[FieldError("$", "malformed JSON: nested too deeply")])
     return InvalidBody(errors=[FieldError("$", f"malformed JSON: {exc}")])
 
 
@@ -437,6 +499,19 @@ def decode_event(raw: bytes, *, strict: bool = False) -> Event:
     return event
 
 
+def _bounded(groups: Iterable[list[FieldError]]) -> tuple[list[FieldError], int]:
+    """The first :data:`MAX_PROBLEMS` problems of ``groups``, and how many more there were
+    (so a huge invalid batch never builds a huge error body)."""
+    kept: list[FieldError] = []
+    omitted = 0
+    for group in groups:
+        room = MAX_PROBLEMS - len(kept)
+        if room > 0:
+            kept += group[:room]
+        omitted += max(0, len(group) - room)
+    return kept, omitted
+
+
 def decode_batch(raw: bytes, *, strict: bool = False) -> list[Event]:
     """Decode a downloaded-content batch (a JSON array of events); all valid or InvalidBody."""
     try:
@@ -448,17 +523,25 @@ def decode_batch(raw: bytes, *, strict: bool = False) -> list[Event]:
             raise _malformed(exc) from None
         if not isinstance(body, list):
             raise InvalidBody(errors=[FieldError("$", "expected an array of events")]) from None
-        errors = [e for i, item in enumerate(body) for e in _item_errors(item, f"$[{i}]", strict)]
-        raise InvalidBody(errors=errors or [FieldError("$", "invalid batch")]) from None
+        kept, omitted = _bounded(
+            _item_errors(item, f"$[{i}]", strict) for i, item in enumerate(body)
+        )
+        raise InvalidBody(
+            errors=kept or [FieldError("$", "invalid batch")], omitted=omitted
+        ) from None
     events: list[Event] = []
-    all_errors: list[FieldError] = []
-    for i, wire in enumerate(wires):
-        event, errors = _from_wire(wire, strict, prefix=f"$[{i}]")
-        all_errors += errors
-        if event is not None:
-            events.append(event)
-    if all_errors:
-        raise InvalidBody(errors=all_errors)
+
+    def item_errors() -> Iterator[list[FieldError]]:
+        for i, wire in enumerate(wires):
+            event, errors = _from_wire(wire, strict, prefix=f"$[{i}]")
+            if errors:
+                yield errors
+            elif event is not None:
+                events.append(event)
+
+    kept, omitted = _bounded(item_errors())
+    if kept:
+        raise InvalidBody(errors=kept, omitted=omitted)
     if not events:
         raise InvalidBody(errors=[FieldError("$", "a batch needs at least a sessionStart")])
     return events

@@ -15,28 +15,46 @@ from playhead.protocol.constants import (
     EVENT_PARAMS,
     EVENT_TYPES,
     LENIENT_PARAMS,
+    MAX_LIST_ITEMS,
+    MAX_METADATA_KEYS,
+    MAX_STRING_CHARS,
+    NUMBER_LIMIT,
     QOE_PARAMS,
     REQUIRED_PARAMS,
     ParamType,
 )
 from playhead.protocol.decode import TS_LIMIT
 
-_NUMBER = {"type": "number"}
+# The limits of every value (decode.string_problem, decode.number_problem)
+_RANGE = {"minimum": -NUMBER_LIMIT, "maximum": NUMBER_LIMIT}
+_NUMBER = {"type": "number", **_RANGE}
+_TEXT = {"maxLength": MAX_STRING_CHARS, "pattern": "^[^\\u0000]*$"}
+# "(?!\n)": Python's "$" also matches before a final newline, ECMA's does not; with it, both
+# regex dialects refuse "key\n" as the decoder does. The length is the string limit.
+_METADATA_KEY_PATTERN = (
+    CUSTOM_METADATA_KEY_PATTERN.replace("]+$", f"]{{1,{MAX_STRING_CHARS}}}$") + "(?!\n)"
+)
 
 
 def _param_schema(kind: ParamType) -> dict[str, Any]:
     if kind in ("number", "integer"):
         # any JSON number is accepted where the protocol says integer (rule 5)
-        return {"type": ["number", "null"]}
+        return {"type": ["number", "null"], **_RANGE}
     if kind == "customerIDs":
         return {
             "type": ["object", "null"],
+            "maxProperties": MAX_LIST_ITEMS,
             "additionalProperties": {
                 "type": "object",
-                "properties": {"id": {"type": "string"}, "authState": {"type": "integer"}},
+                "properties": {
+                    "id": {"type": "string", **_TEXT},
+                    "authState": {"type": "integer", **_RANGE},
+                },
                 "additionalProperties": False,
             },
         }
+    if kind == "string":
+        return {"type": ["string", "null"], **_TEXT}
     return {"type": [kind, "null"]}
 
 
@@ -52,12 +70,13 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
     if event_type == "statesUpdate":
         item = {
             "type": "object",
-            "properties": {"media.state.name": {"type": "string", "minLength": 1}},
+            "properties": {"media.state.name": {"type": "string", "minLength": 1, **_TEXT}},
             "required": ["media.state.name"],
             "additionalProperties": False,
         }
-        params["statesStart"] = {"type": ["array", "null"], "items": item}
-        params["statesEnd"] = {"type": ["array", "null"], "items": item}
+        states = {"type": ["array", "null"], "items": item, "maxItems": MAX_LIST_ITEMS}
+        params["statesStart"] = states
+        params["statesEnd"] = states
     lenient = () if strict else LENIENT_PARAMS.get(event_type, ())
     required = [k for k in REQUIRED_PARAMS.get(event_type, ()) if k not in lenient]
     params_schema: dict[str, Any] = {
@@ -110,9 +129,8 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
             },
             "customMetadata": {
                 "type": ["object", "null"],
-                # "(?!\n)": Python's "$" also matches before a final newline, ECMA's does not;
-                # with it, both regex dialects refuse "key\n" as the decoder does
-                "patternProperties": {CUSTOM_METADATA_KEY_PATTERN + "(?!\n)": {"type": "string"}},
+                "maxProperties": MAX_METADATA_KEYS,
+                "patternProperties": {_METADATA_KEY_PATTERN: {"type": "string", **_TEXT}},
                 "additionalProperties": False,
             },
             event_type: {

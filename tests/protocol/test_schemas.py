@@ -111,6 +111,22 @@ def _cases(event_type: str) -> list[tuple[str, dict[str, Any]]]:
     variant("customMetadata bad key", lambda b: b.update(customMetadata={"a b": "v"}))
     variant("customMetadata newline key", lambda b: b.update(customMetadata={"ab\n": "v"}))
     variant("customMetadata number", lambda b: b.update(customMetadata={"a": 1}))
+    variant("customMetadata NUL", lambda b: b.update(customMetadata={"a": "x\x00"}))
+    variant("customMetadata long", lambda b: b.update(customMetadata={"a": "x" * 1025}))
+    variant("customMetadata at limit", lambda b: b.update(customMetadata={"a": "x" * 1024}))
+    variant("customMetadata long key", lambda b: b.update(customMetadata={"k" * 1025: "v"}))
+    variant(
+        "customMetadata 100 keys",
+        lambda b: b.update(customMetadata={f"k{i}": "v" for i in range(100)}),
+    )
+    variant(
+        "customMetadata 101 keys",
+        lambda b: b.update(customMetadata={f"k{i}": "v" for i in range(101)}),
+    )
+    variant("qoe huge int", lambda b: b.update(qoeData={"media.qoe.bitrate": 2**53 + 1}))
+    variant("qoe at limit", lambda b: b.update(qoeData={"media.qoe.bitrate": 2**53}))
+    variant("qoe 1e308", lambda b: b.update(qoeData={"media.qoe.bitrate": 1e308}))
+    variant("playhead 1e300", lambda b: b["playerTime"].update(playhead=1e300))
     if MINIMAL_PARAMS.get(event_type) is None:
         variant("params empty", lambda b: b.update(params={}))
         variant("params null", lambda b: b.update(params=None))
@@ -121,11 +137,24 @@ def _cases(event_type: str) -> list[tuple[str, dict[str, Any]]]:
         variant(f"null {key}", lambda b, k=key: b["params"].update({k: None}))
         wrong = 1 if isinstance(value, str) else "1"
         variant(f"wrong type {key}", lambda b, k=key, w=wrong: b["params"].update({k: w}))
+        if isinstance(value, str):
+            variant(f"NUL in {key}", lambda b, k=key: b["params"].update({k: "a\x00b"}))
+            variant(f"long {key}", lambda b, k=key: b["params"].update({k: "a" * 1025}))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            variant(f"huge {key}", lambda b, k=key: b["params"].update({k: 10**20}))
     if event_type == "statesUpdate":
         variant("statesStart empty", lambda b: b["params"].update(statesStart=[]))
         variant(
             "statesStart null",
             lambda b: b["params"].update(statesStart=None, statesEnd=[{"media.state.name": "x"}]),
+        )
+        variant(
+            "states 101 items",
+            lambda b: b["params"].update(statesStart=[{"media.state.name": "x"}] * 101),
+        )
+        variant(
+            "state name NUL",
+            lambda b: b["params"].update(statesStart=[{"media.state.name": "x\x00"}]),
         )
         variant(
             "states item extra",
@@ -168,6 +197,10 @@ _KNOWN_KEYWORDS = {
     "patternProperties",
     "items",
     "minLength",
+    "maxLength",
+    "pattern",
+    "maxProperties",
+    "maxItems",
     "anyOf",
     "enum",
     "minimum",
@@ -211,7 +244,16 @@ def _valid(schema: dict[str, Any], value: Any, root: dict[str, Any]) -> bool:
             return False
     if "enum" in schema and value not in schema["enum"]:
         return False
-    if "minLength" in schema and isinstance(value, str) and len(value) < schema["minLength"]:
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get(
+            "maxLength", len(value)
+        ):
+            return False
+        if "pattern" in schema and not re.search(schema["pattern"].replace("$", r"\Z"), value):
+            return False
+    if isinstance(value, dict) and len(value) > schema.get("maxProperties", len(value)):
+        return False
+    if isinstance(value, list) and len(value) > schema.get("maxItems", len(value)):
         return False
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if number and "minimum" in schema and value < schema["minimum"]:
