@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playhead.engine.limits import Lifecycle, Limits
 from playhead.engine.order import order_key
+from playhead.engine.render import with_refusals
 from playhead.engine.report import (
     AdReport,
     ChapterReport,
@@ -28,4 +29,5 @@ __all__ = [
     "StateReport",
     "fold",
     "order_key",
+    "with_refusals",
 ]

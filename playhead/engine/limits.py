@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import msgspec
+
+# What one session keeps, so that no client can make a session grow without bound: further
+# ads and chapters still count (adCount, time) but are not listed; further diagnostics and
+# error ids are counted in one diagnostic.
+MAX_ADS: Final = 200
+MAX_CHAPTERS: Final = 200
+MAX_DIAGNOSTICS: Final = 100
+MAX_ERROR_IDS: Final = 100
 
 
 class Limits(msgspec.Struct, frozen=True):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from playhead.engine.limits import Lifecycle
+import msgspec
+
+from playhead.engine.limits import MAX_ADS, MAX_CHAPTERS, MAX_DIAGNOSTICS, Lifecycle
+from playhead.engine.ranges import MAX_RANGES
 from playhead.engine.report import (
     AdReport,
     ChapterReport,
@@ -38,6 +41,29 @@ def close_reason(fold: SessionFold, lifecycle: Lifecycle) -> str | None:
     return reason
 
 
+def _cap_diagnostic(ts: int, count: int, what: str, limit: int) -> Diagnostic:
+    return Diagnostic(
+        ts=ts, event_type=None, problem=f"{count} more {what} not listed (at most {limit} kept)"
+    )
+
+
+def refusal_diagnostic(last_event_ts: int, refused: int) -> Diagnostic:
+    """The diagnostic counting events refused with 410 after the close (rule 10)."""
+    return Diagnostic(
+        ts=last_event_ts,
+        event_type=None,
+        problem=f"{refused} events refused after the session closed (410)",
+    )
+
+
+def with_refusals(report: SessionReport, refused: int) -> SessionReport:
+    """``report`` with the refusal diagnostic added (stored reports leave it out)."""
+    if refused <= 0:
+        return report
+    diagnostic = refusal_diagnostic(report.last_event_ts, refused)
+    return msgspec.structs.replace(report, diagnostics=[*report.diagnostics, diagnostic])
+
+
 def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
     """Build the :class:`SessionReport` of ``fold`` as ``lifecycle`` sees the session."""
     f = fold
@@ -65,8 +91,8 @@ def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
         pause_count=f._pause_count,
         pause_time=f._pause_ms / 1000,
         has_pause_impacted_streams=f._pause_count > 0,
-        ad_count=len(f._ads),
-        chapter_count=len(f._chapters),
+        ad_count=len(f._ads) + f._extra_ads,
+        chapter_count=len(f._chapters) + f._extra_chapters,
         seconds_since_last_call=seconds_since_last_call(f, lifecycle),
     )
     if f._tts is not None:
@@ -142,14 +168,33 @@ def render(fold: SessionFold, lifecycle: Lifecycle) -> SessionReport:
         )
     states: list[StateReport] = [] if f._states is None else f._states.rows(f._last_ts)
     diagnostics = list(f._diags)
-    if lifecycle.refused > 0:
+    if f._tts_reported is not None:
+        reported, event = f._tts_reported
+        own_ms = None if f._first_play_ts is None else f._first_play_ts - f.start_ts
+        # Rule 19: a fast player really starts in a few ms; only a slow start makes a small
+        # reported value look like seconds.
+        if 1 <= reported <= 99 and own_ms is not None and own_ms >= 1000:
+            problem = f"timeToStart {reported:g} looks like seconds (expected ms)"
+            diagnostics.append(Diagnostic(ts=event.ts, event_type=event.type, problem=problem))
+    if f._extra_ads:
+        diagnostics.append(_cap_diagnostic(f._last_ts, f._extra_ads, "ads", MAX_ADS))
+    if f._extra_chapters:
+        diagnostics.append(_cap_diagnostic(f._last_ts, f._extra_chapters, "chapters", MAX_CHAPTERS))
+    if f._ranges.overflow:
         diagnostics.append(
             Diagnostic(
                 ts=f._last_ts,
                 event_type=None,
-                problem=f"{lifecycle.refused} events refused after the session closed (410)",
+                problem=f"more than {MAX_RANGES} separate playhead ranges played:"
+                " later ones not counted in uniqueTimePlayed",
             )
         )
+    if f._dropped_diags:
+        diagnostics.append(
+            _cap_diagnostic(f._last_ts, f._dropped_diags, "diagnostics", MAX_DIAGNOSTICS)
+        )
+    if lifecycle.refused > 0:
+        diagnostics.append(refusal_diagnostic(f._last_ts, lifecycle.refused))
     return SessionReport(
         id=f.sid,
         state=lifecycle.state,

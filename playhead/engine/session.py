@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from playhead.engine.limits import Lifecycle, Limits
+from playhead.engine.limits import (
+    MAX_ADS,
+    MAX_CHAPTERS,
+    MAX_DIAGNOSTICS,
+    MAX_ERROR_IDS,
+    Lifecycle,
+    Limits,
+)
 from playhead.engine.order import OTHER_RANK, RANK_BITS, RANKS, order_key
 from playhead.engine.ranges import PlayedRanges
 from playhead.engine.record import Record
@@ -23,6 +30,8 @@ BUFFERING: Final = 3
 ENDED: Final = 4
 
 MARKERS: Final[tuple[int, ...]] = (10, 25, 50, 75, 95)
+# A sessionStart ts below this (before 1973 in ms) was most likely sent in seconds (rule 19).
+SECONDS_TS: Final = 10**11
 _INF: Final = float("inf")
 _SESSION_LENIENT: Final = LENIENT_PARAMS["sessionStart"]
 _AD_LENIENT: Final = LENIENT_PARAMS["adStart"]
@@ -81,8 +90,11 @@ class SessionFold:
         "_chapters",
         "_diags",
         "_dropped",
+        "_dropped_diags",
         "_error_count",
         "_external_errors",
+        "_extra_ads",
+        "_extra_chapters",
         "_first_play_ts",
         "_in_break",
         "_journal",
@@ -112,6 +124,7 @@ class SessionFold:
         "_time_ms",
         "_total_ms",
         "_tts",
+        "_tts_reported",
         "close_trigger",
         "completed",
         "end_ts",
@@ -157,6 +170,8 @@ class SessionFold:
         self._main_played = False
         self._first_play_ts: int | None = None
         self._tts: float | None = None
+        # the last non-zero timeToStart the client sent, and the event that carried it
+        self._tts_reported: tuple[float, Event] | None = None
         self._time_ms = 0
         self._total_ms = 0
         self._pause_count = 0
@@ -183,6 +198,9 @@ class SessionFold:
         self._external_errors: list[str] | None = None
         self._states: PlayerStates | None = None
         self._diags: list[Diagnostic] = _NONE
+        self._dropped_diags = 0
+        self._extra_ads = 0
+        self._extra_chapters = 0
 
     @classmethod
     def begin(cls, sid: str, start: Event, received_ms: int, limits: Limits) -> SessionFold:
@@ -191,6 +209,8 @@ class SessionFold:
         problem = _lenient_problem("sessionStart", start.params, _SESSION_LENIENT)
         if problem is not None:
             fold._diag(start, problem)
+        if 0 <= start.ts < SECONDS_TS:
+            fold._diag(start, f"ts {start.ts} looks like seconds (expected epoch milliseconds)")
         if start.qoe is not None:
             fold._qoe(start, start.qoe)
         return fold
@@ -307,6 +327,9 @@ class SessionFold:
     def _diag(self, event: Event, problem: str) -> None:
         if self._diags is _NONE:
             self._diags = []
+        elif len(self._diags) >= MAX_DIAGNOSTICS:
+            self._dropped_diags += 1
+            return
         self._diags.append(Diagnostic(ts=event.ts, event_type=event.type, problem=problem))
 
     def _confirm_stall(self) -> None:
@@ -367,8 +390,7 @@ class SessionFold:
             self._dropped = q.dropped_frames
         tts = q.time_to_start
         if tts:
-            if 1 <= tts <= 99:
-                self._diag(event, f"timeToStart {tts:g} looks like seconds (expected ms)")
+            self._tts_reported = (tts, event)
             if not self._resume:
                 self._tts = tts
 
@@ -400,13 +422,16 @@ class SessionFold:
         if event.error_source == "external":
             if self._external_errors is None:
                 self._external_errors = []
-            if eid not in self._external_errors:
-                self._external_errors.append(eid)
+            ids = self._external_errors
         else:
             if self._player_errors is None:
                 self._player_errors = []
-            if eid not in self._player_errors:
-                self._player_errors.append(eid)
+            ids = self._player_errors
+        if eid not in ids:
+            if len(ids) < MAX_ERROR_IDS:
+                ids.append(eid)
+            else:
+                self._diag(event, f"more than {MAX_ERROR_IDS} error ids: {eid!r} not listed")
 
     def _on_break_start(self, event: Event, ts: int) -> None:
         if self._in_break:
@@ -434,7 +459,12 @@ class SessionFold:
         if self._ad is not None:
             self._diag(event, "adStart while an ad is open: previous ad closed")
         ad = Ad(self._break_params, event)
-        self._ads = [*self._ads, ad]
+        if self._ads is _NONE:
+            self._ads = []
+        if len(self._ads) < MAX_ADS:
+            self._ads.append(ad)
+        else:  # still played and credited, not listed
+            self._extra_ads += 1
         self._ad = ad
         if self._pstate in (STARTING, PLAYING, ENDED):
             self._entered_playing(ts)
@@ -457,7 +487,12 @@ class SessionFold:
         if self._chapter is not None:
             self._diag(event, "chapterStart while a chapter is open: previous chapter closed")
         chapter = Chapter(event)
-        self._chapters = [*self._chapters, chapter]
+        if self._chapters is _NONE:
+            self._chapters = []
+        if len(self._chapters) < MAX_CHAPTERS:
+            self._chapters.append(chapter)
+        else:  # still credited, not listed
+            self._extra_chapters += 1
         self._chapter = chapter
 
     def _on_chapter_end(self, event: Event, ts: int) -> None:

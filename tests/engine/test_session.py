@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from builders import BASE, ad, ad_break, chapter, ev, folded, incremental, problems, run, start
+from builders import (
+    BASE,
+    OPEN,
+    ad,
+    ad_break,
+    chapter,
+    ev,
+    folded,
+    incremental,
+    problems,
+    run,
+    start,
+)
 
 from playhead.engine import Limits, SessionFold
 from playhead.protocol.types import Event, Qoe
@@ -397,3 +409,61 @@ def test_public_attributes_after_folding() -> None:
     f = folded(start(), ev("play", 0), ev("sessionComplete", 10, 10))
     assert (f.start_ts, f.end_ts, f.completed, f.close_trigger) == (BASE, None, True, None)
     assert f.last_received_ms == 1001
+
+
+def test_ads_chapters_and_diagnostics_are_capped_but_counted() -> None:
+    from playhead.engine.limits import MAX_ADS, MAX_CHAPTERS, MAX_DIAGNOSTICS
+
+    events = [ev("play", 0), ad_break(0)]
+    t = 0
+    for i in range(MAX_ADS + 5):
+        events.append(ad(t, ad_id=f"ad-{i}"))
+        t += 1
+        events.append(ev("adComplete", t))
+    events.append(ev("adBreakComplete", t))
+    events.append(ev("play", t))
+    for i in range(MAX_CHAPTERS + 3):
+        events.append(chapter(t, index=i))
+        t += 2
+        events.append(ev("chapterComplete", t))
+    for _ in range(MAX_DIAGNOSTICS + 7):
+        events.append(ev("adComplete", t))  # outside a break: one diagnostic each
+    r = run(start(), *events)
+    assert len(r.ads) == MAX_ADS and r.session_details.ad_count == MAX_ADS + 5
+    assert sum(a.time_played for a in r.ads) == MAX_ADS  # each listed ad played 1 s
+    details = r.session_details
+    assert details.total_time_played == MAX_ADS + 5 + (MAX_CHAPTERS + 3) * 2
+    assert len(r.chapters) == MAX_CHAPTERS and details.chapter_count == MAX_CHAPTERS + 3
+    assert problems(r)[-3:] == [
+        f"5 more ads not listed (at most {MAX_ADS} kept)",
+        f"3 more chapters not listed (at most {MAX_CHAPTERS} kept)",
+        f"7 more diagnostics not listed (at most {MAX_DIAGNOSTICS} kept)",
+    ]
+    assert len(r.diagnostics) == MAX_DIAGNOSTICS + 3
+
+
+def test_error_ids_are_capped() -> None:
+    from playhead.engine.limits import MAX_ERROR_IDS
+
+    errors = [ev("error", i + 1, error_id=f"E{i}") for i in range(MAX_ERROR_IDS + 2)]
+    r = run(start(), ev("play", 0), *errors)
+    q = r.qoe_data_details
+    assert q.error_count == MAX_ERROR_IDS + 2 and len(q.player_sdk_errors) == MAX_ERROR_IDS
+    assert problems(r)[-2:] == [
+        f"more than {MAX_ERROR_IDS} error ids: 'E{MAX_ERROR_IDS}' not listed",
+        f"more than {MAX_ERROR_IDS} error ids: 'E{MAX_ERROR_IDS + 1}' not listed",
+    ]
+
+
+def test_seconds_warning_only_when_the_session_itself_started_slowly() -> None:
+    # rule 19: a fast player (first play 20 ms after the start) reporting 20 ms is believed
+    fast = run(start(), ev("play", 0.02, qoe=Qoe(time_to_start=20)))
+    assert fast.qoe_data_details.time_to_start == 0.02 and problems(fast) == []
+    slow = run(start(), ev("play", 2, qoe=Qoe(time_to_start=2)))
+    assert problems(slow) == ["timeToStart 2 looks like seconds (expected ms)"]
+
+
+def test_session_start_ts_in_seconds_is_a_diagnostic() -> None:
+    seconds = Event("sessionStart", 1_700_000_000, 0, params={"media.id": "m", "media.length": 60})
+    r = SessionFold.begin("s", seconds, 0, Limits()).report(OPEN)
+    assert "ts 1700000000 looks like seconds (expected epoch milliseconds)" in problems(r)
