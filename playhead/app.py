@@ -12,8 +12,10 @@ from starlette.applications import Starlette
 
 from playhead.collector import Clock, Collector, wall_clock_ms
 from playhead.config import Settings
+from playhead.errors import ClientError
 from playhead.http import routes
 from playhead.http.collection import CollectionApp
+from playhead.http.reports import client_error
 from playhead.state.memory import MemoryStore
 from playhead.storage import open_storage
 
@@ -24,14 +26,14 @@ async def _every(seconds: float, action: str, collector: Collector) -> None:
     """Run a periodic duty until cancelled; a failure is logged, never fatal."""
     while True:
         await asyncio.sleep(seconds)
-        try:
+        try:  # each loop survives every error, logs it, and tries again next time
             if action == "sweep":
                 await collector.sweep()
             elif action == "summaries":
                 await collector.refresh_summaries(spread=seconds * 0.8)
             else:
                 settle_garbage()
-        except Exception:  # pragma: no cover - keep the server alive, say what happened
+        except Exception:
             log.exception("periodic %s failed", action)
 
 
@@ -68,6 +70,7 @@ def create_app(
         queue_size=settings.queue_size,
         batch_size=settings.batch_size,
         synchronous=settings.sqlite_sync,
+        timeout=settings.storage_timeout,
     )
     collector = Collector(settings, storage, MemoryStore(), clock=clock)
 
@@ -95,7 +98,9 @@ def create_app(
             await collector.shutdown()
             await storage.stop()
 
-    web = Starlette(routes=routes(), lifespan=lifespan)
+    web = Starlette(
+        routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
+    )
     web.state.collector = collector
     web.state.settings = settings
     return CollectionApp(

@@ -26,6 +26,7 @@ import msgspec
 
 from playhead.collector import Collector
 from playhead.errors import (
+    RETRY_AFTER_SECONDS,
     BodyTooLarge,
     ClientError,
     InvalidBody,
@@ -190,7 +191,12 @@ async def _created(send: Send, sid: str) -> None:
     await send(_EMPTY_BODY)
 
 
+_RETRY_AFTER = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+
+
 async def _error(send: Send, status: int, body: bytes) -> None:
     headers = [*CORS_HEADERS, _JSON, (b"content-length", str(len(body)).encode())]
+    if status == 503:
+        headers.append(_RETRY_AFTER)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -7,14 +7,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from playhead.collector import Collector
-from playhead.errors import error_body
+from playhead.errors import RETRY_AFTER_SECONDS, ClientError, error_body
 
 _encode = msgspec.json.Encoder().encode
 
 
 def json_response(body: bytes, status: int = 200) -> Response:
-    """A JSON response from already-encoded bytes."""
-    return Response(body, status_code=status, media_type="application/json")
+    """A JSON response from already-encoded bytes (a 503 also says when to retry)."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+async def client_error(request: Request, exc: Exception) -> Response:
+    """Any :class:`ClientError` raised by a route, in the one error shape."""
+    assert isinstance(exc, ClientError)
+    return json_response(exc.body(), exc.status)
 
 
 async def session_report(request: Request) -> Response:

@@ -19,10 +19,12 @@ class LiveSession:
     """One session's live state: its fold, arrival counter and lifecycle."""
 
     __slots__ = (
+        "applied_seq",
         "close_reason",
         "closed_ms",
         "evict_ms",
         "fold",
+        "inflight",
         "next_seq",
         "pending",
         "refold_task",
@@ -39,6 +41,10 @@ class LiveSession:
         self.started_ms = started_ms
         self.fold = fold
         self.next_seq = 1
+        # the highest sequence number folded in; events are folded only once stored, so the
+        # fold always equals the fold of the stored log
+        self.applied_seq = 0
+        self.inflight = 0  # events submitted to storage and not yet settled
         self.close_reason: str | None = None
         self.closed_ms: int | None = None
         self.evict_ms: int | None = None
@@ -46,23 +52,25 @@ class LiveSession:
         # events that arrived while a re-fold from storage was under way, by arrival
         self.pending: list[tuple[Event, int, int]] | None = None
         self.refold_task: asyncio.Task[None] | None = None
-        # next_seq when the last summary was stored (nothing new since then: no need to redo it)
-        self.summarized = 0
+        # applied_seq of the last stored summary (nothing new since then: no need to redo it)
+        self.summarized = -1
 
     @property
     def closed(self) -> bool:
         """True once the session no longer takes events (stragglers aside)."""
         return self.close_reason is not None
 
-    def lifecycle(self) -> Lifecycle:
-        """The lifecycle facts the engine's report needs."""
+    def lifecycle(self, *, with_refusals: bool = True) -> Lifecycle:
+        """The lifecycle facts the engine's report needs (stored summaries leave refusals out:
+        readers add them from the session row)."""
+        refused = self.refused if with_refusals else 0
         if self.close_reason is None:
-            return Lifecycle(refused=self.refused)
+            return Lifecycle(refused=refused)
         return Lifecycle(
             state="closed",
             close_reason=self.close_reason,
             closed_ms=self.closed_ms,
-            refused=self.refused,
+            refused=refused,
         )
 
 

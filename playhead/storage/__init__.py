@@ -7,8 +7,7 @@ that before it answers, which is what makes every acknowledged event durable.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any, Protocol
 
 import msgspec
@@ -50,13 +49,28 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 class Summary(msgspec.Struct, frozen=True):
-    """A session's report to store in the summary tables (``final`` once the session closed)."""
+    """A session's report to store in the summary tables (``final`` once the session closed).
+
+    ``last_seq`` is the highest arrival sequence number folded into the report: a stored
+    report is current only while no stored event has a higher one. Refusals (410s) are not in
+    the stored report; readers add them from the session row.
+    """
 
     session_id: int
     final: bool
     updated_ms: int
     report: SessionReport
-    refused: int = 0  # events refused with 410 that the report already counts
+    last_seq: int
+
+
+class WriteTicket(Protocol):
+    """The outcome of one submitted write: awaiting it raises if that write failed."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """Wait for the commit; raise :class:`~playhead.errors.StorageUnavailable` on failure."""
+
+    async def settled(self) -> bool:
+        """Wait for the real outcome, even after a timeout answered; True if committed."""
 
 
 class Storage(Protocol):
@@ -76,21 +90,19 @@ class Storage(Protocol):
         session: NewSession,
         events: list[StoredEvent],
         close: tuple[str, int] | None = None,
-    ) -> asyncio.Future[None]:
+    ) -> WriteTicket:
         """Store a new session with its first events (and its close), all in one transaction."""
 
-    def submit_event(
-        self, session_id: int, seq: int, received_ms: int, body: bytes
-    ) -> asyncio.Future[None]:
+    def submit_event(self, session_id: int, seq: int, received_ms: int, body: bytes) -> WriteTicket:
         """Append one event to a session's log."""
 
-    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
+    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> WriteTicket:
         """Mark a session closed (idempotent: an already closed session keeps its reason)."""
 
-    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
+    def submit_refused(self, session_id: int) -> WriteTicket:
         """Count one event refused with 410 on a closed session."""
 
-    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
+    def submit_summary(self, summary: Summary) -> WriteTicket:
         """Store (or replace) a session's report summary."""
 
     async def find_session(self, sid: str) -> SessionRow | None:
@@ -105,13 +117,26 @@ class Storage(Protocol):
     def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
         """Every open session with its events, in session order (used once, at start-up)."""
 
+    def stale_final_summaries(
+        self, window_ms: int
+    ) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Closed sessions (with their events) whose final summary is missing or older than
+        their log, among those closed within ``window_ms`` of the newest stored event (used
+        once, at start-up: only those can have been in memory at a crash)."""
+
     def queue_depth(self) -> int:
         """Writes submitted but not yet committed."""
 
+    def problem(self) -> str | None:
+        """Why the store cannot take writes right now (e.g. its file is gone), or ``None``."""
 
-def open_storage(url: str, *, queue_size: int, batch_size: int, synchronous: str) -> Storage:
+
+def open_storage(
+    url: str, *, queue_size: int, batch_size: int, synchronous: str, timeout: float = 5.0
+) -> Storage:
     """Open the backend named by ``url``: a file path or ``sqlite:///path`` (SQLite), or a
-    ``postgres://``/``postgresql://`` URL (PostgreSQL; ``synchronous`` does not apply)."""
+    ``postgres://``/``postgresql://`` URL (PostgreSQL; ``synchronous`` does not apply).
+    ``timeout`` bounds every call: past it, the request that waits gets a 503."""
     if url.startswith(("postgres://", "postgresql://")):
         try:
             from playhead.storage.postgres import PostgresStorage
@@ -121,12 +146,12 @@ def open_storage(url: str, *, queue_size: int, batch_size: int, synchronous: str
             raise ConfigError(
                 'PostgreSQL storage needs the "postgres" extra: pip install "playhead[postgres]"'
             ) from None
-        return PostgresStorage(url, queue_size=queue_size, batch_size=batch_size)
+        return PostgresStorage(url, queue_size=queue_size, batch_size=batch_size, timeout=timeout)
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
     if "://" in path:
         raise ConfigError(f"unsupported database URL {url!r}; give a SQLite file path")
     from playhead.storage.sqlite import SQLiteStorage
 
     return SQLiteStorage(
-        path, queue_size=queue_size, batch_size=batch_size, synchronous=synchronous
+        path, queue_size=queue_size, batch_size=batch_size, synchronous=synchronous, timeout=timeout
     )

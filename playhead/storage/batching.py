@@ -2,50 +2,114 @@
 
 Every write is a small job appended to the *open batch*; all writes of one batch share one
 future. A backend's writer (a thread for SQLite, a task for PostgreSQL) takes a whole batch (at
-most ``batch_size`` jobs), runs it in one transaction and only then completes the batch's
-future, so a request is answered after its event is on disk and a burst of requests costs one
-commit. Reads that must see every earlier write are jobs too, each with a future of its own.
+most ``batch_size`` jobs), runs its session and event jobs in one transaction and only then
+completes the batch's future, so a request is answered after its event is on disk and a burst of
+requests costs one commit. Summaries are written afterwards in a transaction of their own, so a
+summary can never fail an acknowledged event; reads that must see every earlier write are jobs
+too, each with a future of its own, run after both.
+
+Failure isolation: when a batch's transaction fails because of one job's data, the writer runs
+the batch again job by job, so only that job fails (the others commit). A submitter awaits a
+:class:`Ticket`, which raises :class:`~playhead.errors.StorageUnavailable` for its own job only.
+Lifecycle bookkeeping (closes, refusals, summaries) that fails is submitted again later: it
+never depends on what a client sent. A batch not settled ``timeout`` seconds after it opened is
+answered as failed (503) at once; :meth:`Ticket.settled` still tells the real outcome later.
+
 When more than ``queue_size`` session and event jobs wait, submitting another raises
-:class:`~playhead.errors.Overloaded` (503); lifecycle bookkeeping (closes, refusals, summaries,
-reads) is never refused.
+:class:`~playhead.errors.Overloaded` (503); bookkeeping and reads are never refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+import time
 from collections import deque
-from typing import Any
+from collections.abc import Generator
+from typing import Any, Final
 
-from playhead.errors import Overloaded
+from playhead.errors import Overloaded, StorageUnavailable
 from playhead.storage import NewSession, StoredEvent, Summary
 
-# Job kinds. Writers run a batch's writes kind by kind in WRITE_ORDER so that, for example, a
-# session inserted and closed in the same batch ends up closed; reads run after the commit.
-SESSION, EVENTS, CLOSE, REFUSED, SUMMARY, READ = range(6)
-WRITE_ORDER = (SESSION, EVENTS, CLOSE, REFUSED, SUMMARY)
+log = logging.getLogger("playhead.storage")
 
-# (kind, payload, own future): only reads have their own future, writes share their batch's
-Job = tuple[int, Any, "asyncio.Future[Any] | None"]
+# Job kinds. Writers run a batch's writes kind by kind in WRITE_ORDER so that, for example, a
+# session inserted and closed in the same batch ends up closed; summaries follow in their own
+# transaction, then reads.
+SESSION, EVENTS, CLOSE, REFUSED, SUMMARY, READ = range(6)
+WRITE_ORDER = (SESSION, EVENTS, CLOSE, REFUSED)
+BOOKKEEPING: Final = frozenset({CLOSE, REFUSED, SUMMARY})
+# A summary that keeps failing is given up after this many attempts (it is rebuilt from the
+# log when the session is next read); closes and refusals are retried until they succeed.
+SUMMARY_ATTEMPTS: Final = 5
+RETRY_DELAY_S: Final = 0.5
+MAX_RETRY_DELAY_S: Final = 30.0
+
+# (kind, payload, own future, attempt): only reads have their own future
+Job = tuple[int, Any, "asyncio.Future[Any] | None", int]
+
+
+class _Everything(frozenset[int]):
+    """The outcome "every job of the batch failed" (a transient error, or a timeout)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+#: A batch outcome: the positions of the jobs that failed (empty: every job committed).
+Failed = frozenset[int]
+NONE_FAILED: Final[Failed] = frozenset()
+ALL_FAILED: Final[Failed] = _Everything()
 
 
 class Batch:
     """Jobs committed together, and the one future their writers await."""
 
-    __slots__ = ("future", "jobs", "limited")
+    __slots__ = ("future", "jobs", "limited", "outcome", "settled", "timer")
 
-    def __init__(self, future: asyncio.Future[None]) -> None:
+    def __init__(self, future: asyncio.Future[Failed]) -> None:
         self.future = future
         self.jobs: list[Job] = []
         self.limited = 0  # jobs that count against queue_size (sessions and events)
+        self.timer: asyncio.TimerHandle | None = None
+        # the writer's real outcome once known (also after the timeout answered the future),
+        # and a future for whoever waits for it
+        self.outcome: Failed | None = None
+        self.settled: asyncio.Future[Failed] | None = None
 
-    def by_kind(self) -> dict[int, list[Job]]:
-        """The batch's jobs grouped by kind, each group in submission order."""
-        groups: dict[int, list[Job]] = {}
-        for job in self.jobs:
-            groups.setdefault(job[0], []).append(job)
+    def by_kind(self) -> dict[int, list[tuple[int, Job]]]:
+        """The batch's jobs with their positions, grouped by kind, in submission order."""
+        groups: dict[int, list[tuple[int, Job]]] = {}
+        for position, job in enumerate(self.jobs):
+            groups.setdefault(job[0], []).append((position, job))
         return groups
+
+
+class Ticket:
+    """The awaitable outcome of one submitted write: raises only if *this* job failed."""
+
+    __slots__ = ("batch", "position")
+
+    def __init__(self, batch: Batch, position: int) -> None:
+        self.batch = batch
+        self.position = position
+
+    def __await__(self) -> Generator[Any, None, None]:
+        failed = yield from self.batch.future.__await__()
+        if failed and self.position in failed:
+            raise StorageUnavailable()
+
+    async def settled(self) -> bool:
+        """Wait for the writer's real outcome (also after a timeout); True if committed."""
+        batch = self.batch
+        failed = batch.outcome
+        if failed is None:
+            if batch.settled is None:
+                batch.settled = asyncio.get_running_loop().create_future()
+            failed = await batch.settled
+        return self.position not in failed
 
 
 class BatchedWrites:
@@ -55,11 +119,15 @@ class BatchedWrites:
         queue_size: most session and event jobs waiting for the writer.
         batch_size: most jobs in one batch (one transaction).
         threaded: True when the writer is another thread (submissions then take a lock).
+        timeout: seconds after which a batch still not committed is answered as failed.
     """
 
-    def __init__(self, *, queue_size: int, batch_size: int, threaded: bool) -> None:
+    def __init__(
+        self, *, queue_size: int, batch_size: int, threaded: bool, timeout: float = 5.0
+    ) -> None:
         self._max_queued = queue_size
         self._batch_size = batch_size
+        self._timeout = timeout
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if threaded else contextlib.nullcontext()
         )
@@ -70,6 +138,9 @@ class BatchedWrites:
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_id = 1
+        # why writes cannot succeed now (the database file vanished, ...), or None
+        self._unavailable: str | None = None
+        self._last_failure_log = 0.0
 
     def _notify(self) -> None:
         """Wake the writer: a job is waiting."""
@@ -85,10 +156,16 @@ class BatchedWrites:
         """Jobs submitted and not yet taken by the writer."""
         return self._queued
 
-    def _submit(self, kind: int, payload: Any, force: bool = False) -> asyncio.Future[Any]:
-        """Add a job to the open batch; returns the future that completes after its commit."""
+    def problem(self) -> str | None:
+        """Why the store cannot take writes right now, or ``None`` when it can."""
+        return self._unavailable
+
+    def _submit(self, kind: int, payload: Any, force: bool = False, attempt: int = 1) -> Ticket:
+        """Add a job to the open batch; returns the ticket that settles after its commit."""
         loop = self._loop
         assert loop is not None, "storage not started"
+        if not force and self._unavailable is not None:
+            raise StorageUnavailable(f"Storage unavailable ({self._unavailable}); retry later.")
         own = loop.create_future() if kind == READ else None
         with self._lock:
             if not force:
@@ -98,14 +175,20 @@ class BatchedWrites:
             batch = self._open
             if batch is None:
                 batch = self._open = Batch(loop.create_future())
-            batch.jobs.append((kind, payload, own))
+                new = True
+            else:
+                new = False
+            position = len(batch.jobs)
+            batch.jobs.append((kind, payload, own, attempt))
             batch.limited += not force
             self._queued += 1
-            if len(batch.jobs) >= self._batch_size:
+            if position + 1 >= self._batch_size:
                 self._sealed.append(batch)
                 self._open = None
+        if new:
+            batch.timer = loop.call_later(self._timeout, self._expire, batch)
         self._notify()
-        return own if own is not None else batch.future
+        return Ticket(batch, position)
 
     def _take(self) -> Batch | None:
         """The oldest batch waiting, or ``None`` (called by the writer)."""
@@ -120,35 +203,107 @@ class BatchedWrites:
             self._limited -= batch.limited
             return batch
 
+    # ------------------------------------------------------------------ outcomes (event loop)
+    def _expire(self, batch: Batch) -> None:
+        """The batch took too long: answer its waiters now (the writer may still commit it)."""
+        batch.timer = None
+        if batch.future.done():
+            return
+        batch.future.set_result(ALL_FAILED)
+        for job in batch.jobs:
+            read = job[2]
+            if read is not None and not read.done():
+                read.set_exception(StorageUnavailable())
+        self._log_failure(
+            f"a write batch of {len(batch.jobs)} jobs is not committed after {self._timeout:g} s"
+            " (answered 503)"
+        )
+
+    def _settle_writes(self, batch: Batch, failed: Failed) -> None:
+        """Complete the batch's future with its writes' outcome (runs on the event loop)."""
+        if batch.timer is not None:
+            batch.timer.cancel()
+            batch.timer = None
+        batch.outcome = failed
+        if not batch.future.done():
+            batch.future.set_result(failed)
+        if batch.settled is not None and not batch.settled.done():
+            batch.settled.set_result(failed)
+
+    def _settle_rest(
+        self, batch: Batch, failed: Failed, reads: list[tuple[asyncio.Future[Any], Any, Any]]
+    ) -> None:
+        """Retry failed bookkeeping, then complete the reads (runs on the event loop)."""
+        if failed:
+            for position, job in enumerate(batch.jobs):
+                if job[0] in BOOKKEEPING and position in failed:
+                    self._retry(job)
+        for read, result, error in reads:
+            if read.done():
+                continue
+            if error is not None:
+                read.set_exception(StorageUnavailable() if _transient(error) else error)
+            else:
+                read.set_result(result)
+
+    def _retry(self, job: Job) -> None:
+        """Submit a failed bookkeeping job again after a delay (summaries a few times only)."""
+        kind, payload, _, attempt = job
+        if kind == SUMMARY and attempt >= SUMMARY_ATTEMPTS:
+            log.error("a session summary failed %d times; it is rebuilt on its next read", attempt)
+            return
+        if self._stopping or self._loop is None:
+            return
+        delay = min(MAX_RETRY_DELAY_S, RETRY_DELAY_S * 2 ** (attempt - 1))
+        self._loop.call_later(delay, self._resubmit, kind, payload, attempt + 1)
+
+    def _resubmit(self, kind: int, payload: Any, attempt: int) -> None:
+        if not self._stopping:
+            self._submit(kind, payload, force=True, attempt=attempt)
+
+    def _log_failure(self, message: str, exc: BaseException | None = None) -> None:
+        """Log a storage failure as one line, at most once a second."""
+        now = time.monotonic()
+        if now - self._last_failure_log >= 1.0:
+            self._last_failure_log = now
+            log.error("%s%s", message, f": {exc!r}" if exc is not None else "")
+
+    # ------------------------------------------------------------------ submissions
     def submit_session(
         self,
         session: NewSession,
         events: list[StoredEvent],
         close: tuple[str, int] | None = None,
-    ) -> asyncio.Future[None]:
+    ) -> Ticket:
         """Store a new session row with its first events (and its close), all in one transaction."""
         rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
         closing = None if close is None else (close[0], close[1], session.id)
         return self._submit(SESSION, (session, rows, closing))
 
-    def submit_event(
-        self, session_id: int, seq: int, received_ms: int, body: bytes
-    ) -> asyncio.Future[None]:
+    def submit_event(self, session_id: int, seq: int, received_ms: int, body: bytes) -> Ticket:
         """Append one event to a session's log."""
         return self._submit(EVENTS, (session_id, seq, received_ms, body))
 
-    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> asyncio.Future[None]:
+    def submit_close(self, session_id: int, reason: str, closed_ms: int) -> Ticket:
         """Mark a session closed; a session already closed keeps its first reason."""
         return self._submit(CLOSE, (reason, closed_ms, session_id), force=True)
 
-    def submit_refused(self, session_id: int) -> asyncio.Future[None]:
+    def submit_refused(self, session_id: int) -> Ticket:
         """Count one event refused with 410."""
         return self._submit(REFUSED, (session_id,), force=True)
 
-    def submit_summary(self, summary: Summary) -> asyncio.Future[None]:
+    def submit_summary(self, summary: Summary) -> Ticket:
         """Store or replace one session's report summary (flattened by the writer)."""
         return self._submit(SUMMARY, summary, force=True)
 
     def _read(self, fn: Any) -> asyncio.Future[Any]:
         """Queue a read that runs after every write submitted before it is committed."""
-        return self._submit(READ, fn, force=True)
+        ticket = self._submit(READ, fn, force=True)
+        own = ticket.batch.jobs[ticket.position][2]
+        assert own is not None
+        return own
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether an error is the store's trouble (503) rather than a bug to report as it is."""
+    return not isinstance(error, (AssertionError, TypeError, AttributeError, NameError))

@@ -24,8 +24,10 @@ import msgspec
 
 from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
+    ALL_FAILED,
     CLOSE,
     EVENTS,
+    NONE_FAILED,
     READ,
     REFUSED,
     SESSION,
@@ -33,6 +35,7 @@ from playhead.storage.batching import (
     WRITE_ORDER,
     Batch,
     BatchedWrites,
+    Failed,
     Job,
 )
 from playhead.storage.migrate import migrate_postgres
@@ -77,8 +80,8 @@ _SUMMARY_COLUMNS = (
     "error_count",
     "dropped_frames",
     "is_dropped_before_start",
-    "refused",
     "report",
+    "last_seq",
 )
 _SUMMARY_SQL = (
     f"INSERT INTO session_summaries ({', '.join(_SUMMARY_COLUMNS)}) VALUES ("
@@ -105,6 +108,7 @@ _COPY_MIN_ROWS = 16
 _FIND_SESSION = queries.FIND_SESSION.format(p="$1")
 _FINAL_REPORT = queries.FINAL_REPORT.format(p="$1")
 _SESSION_EVENTS = queries.SESSION_EVENTS.format(p="$1")
+_STALE_FINALS = queries.STALE_FINALS.format(p="$1")
 _encode = msgspec.json.Encoder().encode
 
 Reader = Callable[[Any], Awaitable[Any]]
@@ -120,6 +124,8 @@ class PostgresStorage(BatchedWrites):
         schema: if given, the ``search_path`` of every connection (tables live in that schema,
             which must exist); otherwise the server's default search path.
         pool_size: most connections: one for the writer, the others for reads.
+        timeout: seconds a batch may wait for its commit before its requests get 503;
+            statements that hang far longer (a lock held, a dead peer) are cancelled.
     """
 
     def __init__(
@@ -130,8 +136,11 @@ class PostgresStorage(BatchedWrites):
         batch_size: int,
         schema: str | None = None,
         pool_size: int = 4,
+        timeout: float = 5.0,
     ) -> None:
-        super().__init__(queue_size=queue_size, batch_size=batch_size, threaded=False)
+        super().__init__(
+            queue_size=queue_size, batch_size=batch_size, threaded=False, timeout=timeout
+        )
         self.url = url
         self.schema = schema
         self._pool_size = max(2, pool_size)
@@ -145,7 +154,11 @@ class PostgresStorage(BatchedWrites):
         """Connect, apply migrations, reserve session ids and start the writer task."""
         settings = {"search_path": self.schema} if self.schema else None
         self._pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=self._pool_size, server_settings=settings
+            self.url,
+            min_size=1,
+            max_size=self._pool_size,
+            server_settings=settings,
+            command_timeout=max(30.0, 6 * self._timeout),
         )
         try:
             self._conn = await self._pool.acquire()
@@ -236,6 +249,21 @@ class PostgresStorage(BatchedWrites):
             if current is not None:
                 yield by_id[current], events
 
+    async def stale_final_summaries(
+        self, window_ms: int
+    ) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Recently closed sessions whose final summary is missing or stale, with their events."""
+        await self._read(_nothing)
+        async with self._pool.acquire() as conn:
+            latest = await conn.fetchval(queries.LATEST_RECEIVED)
+            if latest is None:
+                return
+            for row in await conn.fetch(_STALE_FINALS, latest - window_ms):
+                rows = await conn.fetch(_SESSION_EVENTS, row[0])
+                events = [StoredEvent(seq, received, bytes(body)) for seq, received, body in rows]
+                if events:
+                    yield queries.session_row(row), events
+
     # ------------------------------------------------------------------ writer task
     async def _run(self) -> None:
         while True:
@@ -248,59 +276,99 @@ class PostgresStorage(BatchedWrites):
                 return
 
     async def _execute(self, batch: Batch) -> None:
-        """Write a batch in one transaction, complete its future, then run its reads."""
+        """Commit a batch's writes, answer them, then write its summaries and run its reads."""
         by_kind = batch.by_kind()
-        error: BaseException | None = None
-        try:
-            if len(by_kind) > 1 or READ not in by_kind:
-                await self._write(by_kind)
-        except Exception as exc:  # connection lost, server gone, constraint violated
-            log.warning("PostgreSQL write of %d jobs failed: %s", len(batch.jobs), exc)
-            error = exc
-            await self._drop_if_dead()
-        _settle(batch.future, None, error)
-        reads = [(job[1], job[2]) for job in by_kind.get(READ, ())]
+        failed = NONE_FAILED
+        if any(kind in by_kind for kind in WRITE_ORDER):
+            failed = await self._commit_writes(by_kind)
+        self._settle_writes(batch, failed)
+        summaries = by_kind.get(SUMMARY)
+        if summaries:
+            failed = failed | await self._commit_summaries(summaries)
+        outcomes: list[tuple[asyncio.Future[Any], Any, Any]] = []
+        reads = [(job[1], job[2]) for _, job in by_kind.get(READ, ())]
         if len(reads) == 1:
-            await self._run_read(reads[0][0], reads[0][1], self._conn)
+            outcomes.append(await self._run_read(reads[0][0], reads[0][1], self._conn))
         elif reads:
-            await asyncio.gather(*(self._run_read(fn, future, None) for fn, future in reads))
+            outcomes += await asyncio.gather(
+                *(self._run_read(fn, future, None) for fn, future in reads)
+            )
+        if outcomes or failed:
+            self._settle_rest(batch, failed, outcomes)
 
-    async def _write(self, by_kind: dict[int, list[Job]]) -> None:
+    async def _commit_writes(self, by_kind: dict[int, list[tuple[int, Job]]]) -> Failed:
+        """Write sessions, events, closes and refusals in one transaction; when one job's data
+        is what failed, again job by job so that only that job fails."""
+        count = sum(len(by_kind.get(kind, ())) for kind in WRITE_ORDER)
+        try:
+            conn = await self._writer()
+            async with conn.transaction():
+                for kind in WRITE_ORDER:
+                    group = by_kind.get(kind)
+                    if group:
+                        await _write_group(conn, kind, [job for _, job in group])
+            return NONE_FAILED
+        except Exception as exc:
+            if not _data_error(exc):  # connection lost, server gone, timeout: retry later
+                self._log_failure(f"PostgreSQL write of {count} jobs failed", exc)
+                await self._drop_if_dead()
+                return ALL_FAILED
+            self._log_failure(f"PostgreSQL write of {count} jobs failed; isolating", exc)
+        failed: set[int] = set()
+        jobs = sorted((p, job) for kind in WRITE_ORDER for p, job in by_kind.get(kind, ()))
+        for position, job in jobs:
+            try:
+                conn = await self._writer()
+                async with conn.transaction():
+                    await _write_group(conn, job[0], [job])
+            except Exception as exc:
+                failed.add(position)
+                log.warning("PostgreSQL write job %d (kind %d) refused: %r", position, job[0], exc)
+                if not _data_error(exc):
+                    await self._drop_if_dead()
+        return frozenset(failed)
+
+    async def _commit_summaries(self, group: list[tuple[int, Job]]) -> Failed:
+        """Write summaries in their own transaction (one by one if that fails)."""
+        try:
+            conn = await self._writer()
+            async with conn.transaction():
+                await _write_summaries(conn, [summary_rows(job[1]) for _, job in group])
+            return NONE_FAILED
+        except Exception as exc:
+            self._log_failure(f"PostgreSQL write of {len(group)} summaries failed", exc)
+            if not _data_error(exc):
+                await self._drop_if_dead()
+                return frozenset(p for p, _ in group)
+        failed: set[int] = set()
+        for position, job in group:
+            try:
+                conn = await self._writer()
+                async with conn.transaction():
+                    await _write_summaries(conn, [summary_rows(job[1])])
+            except Exception:
+                failed.add(position)
+        return frozenset(failed)
+
+    async def _writer(self) -> Any:
+        """The writer's connection (a new one when the last was lost)."""
         await self._drop_if_dead()  # known dead since the last batch: start on a fresh one
         if self._conn is None:
             self._conn = await self._pool.acquire()
-        conn = self._conn
-        async with conn.transaction():
-            for kind in WRITE_ORDER:
-                group = by_kind.get(kind)
-                if not group:
-                    continue
-                if kind == SESSION:
-                    await conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
-                    await _insert_events(conn, [r for j in group for r in j[1][1]])
-                    closes = [j[1][2] for j in group if j[1][2] is not None]
-                    if closes:
-                        await conn.executemany(_SQL[CLOSE], closes)
-                elif kind == EVENTS:
-                    await _insert_events(conn, [j[1] for j in group])
-                elif kind == SUMMARY:
-                    await _write_summaries(conn, [summary_rows(j[1]) for j in group])
-                else:
-                    await conn.executemany(_SQL[kind], [j[1] for j in group])
+        return self._conn
 
-    async def _run_read(self, fn: Reader, future: asyncio.Future[Any] | None, conn: Any) -> None:
-        """Run one read on ``conn`` (or a pooled connection) and complete its future."""
+    async def _run_read(
+        self, fn: Reader, future: asyncio.Future[Any] | None, conn: Any
+    ) -> tuple[asyncio.Future[Any], Any, Any]:
+        """Run one read on ``conn`` (or a pooled connection); returns its outcome."""
         assert future is not None
         try:
             if conn is not None and _alive(conn):
-                result = await fn(conn)
-            else:
-                async with self._pool.acquire() as pooled:
-                    result = await fn(pooled)
+                return future, await fn(conn), None
+            async with self._pool.acquire() as pooled:
+                return future, await fn(pooled), None
         except Exception as exc:
-            _settle(future, None, exc)
-        else:
-            _settle(future, result, None)
+            return future, None, exc
 
     async def _drop_if_dead(self) -> None:
         """Give back the writer's connection if it was closed; the next write takes a new one."""
@@ -346,6 +414,35 @@ def _session_row(s: NewSession) -> tuple[Any, ...]:
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, params, int(s.downloaded))
 
 
+async def _write_group(conn: Any, kind: int, jobs: list[Job]) -> None:
+    """Run the write jobs of one kind."""
+    if kind == SESSION:
+        await conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in jobs])
+        await _insert_events(conn, [r for j in jobs for r in j[1][1]])
+        closes = [j[1][2] for j in jobs if j[1][2] is not None]
+        if closes:
+            await conn.executemany(_SQL[CLOSE], closes)
+    elif kind == EVENTS:
+        await _insert_events(conn, [j[1] for j in jobs])
+    else:
+        await conn.executemany(_SQL[kind], [j[1] for j in jobs])
+
+
+def _data_error(exc: BaseException) -> bool:
+    """Whether a failed write failed because of the values of a job (not the connection)."""
+    return isinstance(
+        exc,
+        (
+            asyncpg.DataError,
+            asyncpg.IntegrityConstraintViolationError,
+            OverflowError,
+            ValueError,
+            TypeError,
+            UnicodeError,
+        ),
+    ) and not isinstance(exc, asyncpg.InterfaceError)
+
+
 async def _insert_events(conn: Any, rows: list[tuple[int, int, int, bytes]]) -> None:
     if len(rows) >= _COPY_MIN_ROWS:
         await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
@@ -369,13 +466,3 @@ async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:
     states = [s for r in latest for s in r.states]
     if states:
         await conn.executemany(_SUMMARY_SQL[3], states)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    """Complete ``future`` with ``result`` or ``error`` unless it is already done (cancelled)."""
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)

@@ -9,18 +9,22 @@ their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import msgspec
 
+from playhead.errors import ConfigError
 from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
+    ALL_FAILED,
     CLOSE,
     EVENTS,
+    NONE_FAILED,
     READ,
     REFUSED,
     SESSION,
@@ -28,6 +32,9 @@ from playhead.storage.batching import (
     WRITE_ORDER,
     Batch,
     BatchedWrites,
+    Failed,
+    Job,
+    log,
 )
 from playhead.storage.migrate import migrate_sqlite
 from playhead.storage.summaries import SummaryRows, summary_rows
@@ -54,6 +61,7 @@ _SUMMARY_CLEAR = tuple(
 _FIND_SESSION = queries.FIND_SESSION.format(p="?")
 _FINAL_REPORT = queries.FINAL_REPORT.format(p="?")
 _SESSION_EVENTS = queries.SESSION_EVENTS.format(p="?")
+_STALE_FINALS = queries.STALE_FINALS.format(p="?")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -66,18 +74,37 @@ def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     return conn
 
 
+# WAL bounds (issue: passive checkpoints alone never reset a WAL that is written to all the
+# time). Past _WAL_RESET_BYTES the writer completes a checkpoint itself between two batches, so
+# the next transaction starts the WAL over; journal_size_limit truncates the file back.
+_WAL_RESET_BYTES = 16 * 1024 * 1024
+_JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+_CHECKPOINT_INTERVAL_S = 0.5
+
+
 class SQLiteStorage(BatchedWrites):
     """The embedded default store.
 
     Args:
-        path: the database file, created (with its folder) if missing.
+        path: the database file, created if missing (its folder must exist).
         queue_size: most jobs waiting for the writer; beyond it writes are refused (503).
         batch_size: most jobs committed in one transaction.
         synchronous: ``NORMAL`` (durable across process crashes) or ``FULL`` (power loss too).
+        timeout: seconds a batch may wait for its commit before its requests get 503.
     """
 
-    def __init__(self, path: str, *, queue_size: int, batch_size: int, synchronous: str) -> None:
-        super().__init__(queue_size=queue_size, batch_size=batch_size, threaded=True)
+    def __init__(
+        self,
+        path: str,
+        *,
+        queue_size: int,
+        batch_size: int,
+        synchronous: str,
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__(
+            queue_size=queue_size, batch_size=batch_size, threaded=True, timeout=timeout
+        )
         self.path = path
         self._wake = threading.Event()
         self._checkpoint_stop = threading.Event()
@@ -85,19 +112,25 @@ class SQLiteStorage(BatchedWrites):
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._thread: threading.Thread | None = None
+        self._identity: tuple[int, int] = (0, 0)
+        self._reset_wal = False  # set by the checkpointer, done by the writer
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Open the database, apply migrations and start the writer thread."""
         folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):
+            raise ConfigError(f"the folder of the database file does not exist: {folder}")
         self._conn = connect(self.path, self._synchronous)
         migrate_sqlite(self._conn)
+        st = os.stat(self.path)
+        self._identity = (st.st_dev, st.st_ino)
         row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()
         self._next_id = int(row[0]) + 1
         # Checkpoints (copying the WAL into the database, with an fsync) run on a thread of
         # their own, so a commit never waits for one: that kept tail latency down under load.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._conn.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT}")
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(
             target=self._run, name="playhead-sqlite-writer", daemon=True
@@ -120,17 +153,50 @@ class SQLiteStorage(BatchedWrites):
             await asyncio.to_thread(self._checkpointer.join)
         self._thread = None
         if self._conn is not None:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # the data is safe in the WAL; the next start replays it
+                log.error("final SQLite checkpoint failed: %r", exc)
             self._conn.close()
             self._conn = None
 
-    def _checkpoint_loop(self, interval: float = 1.0) -> None:
-        """Checkpoint the WAL every ``interval`` seconds from a separate connection."""
-        conn = connect(self.path, self._synchronous)
+    def wal_bytes(self) -> int:
+        """The current size of the write-ahead log file (0 when there is none)."""
         try:
-            while not self._checkpoint_stop.wait(interval):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
+            return os.stat(self.path + "-wal").st_size
+        except OSError:
+            return 0
+
+    def _checkpoint_loop(self) -> None:
+        """Checkpoint the WAL often from a separate connection; survive every error.
+
+        A failure (disk full, I/O error) is logged and retried at the next tick, on a new
+        connection if the old one broke, so checkpoints resume when the cause goes away.
+        """
+        conn: sqlite3.Connection | None = None
+        failing = False
+        while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
+            try:
+                if conn is None:
+                    conn = connect(self.path, self._synchronous)
+                self._file_problem()
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if self.wal_bytes() > _WAL_RESET_BYTES:
+                    self._reset_wal = True
+                    self._notify()
+                if failing:
+                    log.warning("SQLite checkpoints work again")
+                    failing = False
+            except Exception as exc:
+                if not failing:
+                    log.error("SQLite checkpoint failed (retrying every %g s): %r",
+                              _CHECKPOINT_INTERVAL_S, exc)  # fmt: skip
+                    failing = True
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+        if conn is not None:
             conn.close()
 
     def _notify(self) -> None:
@@ -196,6 +262,26 @@ class SQLiteStorage(BatchedWrites):
         if current is not None:
             yield by_id[current], events
 
+    async def stale_final_summaries(
+        self, window_ms: int
+    ) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+        """Recently closed sessions whose final summary is missing or stale, with their events.
+
+        Reads on the calling thread: it runs once, at start-up, before any request is served.
+        """
+        assert self._conn is not None
+        conn = self._conn
+        latest = conn.execute(queries.LATEST_RECEIVED).fetchone()
+        if latest is None:
+            return
+        for row in conn.execute(_STALE_FINALS, (latest[0] - window_ms,)).fetchall():
+            events = [
+                StoredEvent(seq, received, bytes(body))
+                for seq, received, body in conn.execute(_SESSION_EVENTS, (row[0],))
+            ]
+            if events:
+                yield queries.session_row(row), events
+
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
         assert self._conn is not None and self._loop is not None
@@ -205,47 +291,127 @@ class SQLiteStorage(BatchedWrites):
             # cleared before taking: a job added from now on sets it again
             self._wake.clear()
             while (batch := self._take()) is not None:
-                error, reads = self._execute(conn, batch)
-                loop.call_soon_threadsafe(_complete, batch.future, error, reads)
+                self._execute(conn, loop, batch)
             if self._stopping and self._queued == 0:
                 return
 
     def _execute(
-        self, conn: sqlite3.Connection, batch: Batch
-    ) -> tuple[BaseException | None, list[tuple[asyncio.Future[Any], Any, Any]]]:
-        """Run a batch in one transaction; returns the write error and each read's outcome."""
+        self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, batch: Batch
+    ) -> None:
+        """Commit a batch's writes, answer them, then write its summaries and run its reads."""
         by_kind = batch.by_kind()
-        error: BaseException | None = None
-        try:
-            conn.execute("BEGIN")
-            for kind in WRITE_ORDER:
-                group = by_kind.get(kind)
-                if not group:
-                    continue
-                if kind == SESSION:
-                    conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in group])
-                    conn.executemany(_SQL[EVENTS], [r for j in group for r in j[1][1]])
-                    closes = [j[1][2] for j in group if j[1][2] is not None]
-                    if closes:
-                        conn.executemany(_SQL[CLOSE], closes)
-                elif kind == SUMMARY:
-                    _write_summaries(conn, [summary_rows(j[1]) for j in group])
-                else:
-                    conn.executemany(_SQL[kind], [j[1] for j in group])
-            conn.execute("COMMIT")
-        except Exception as exc:  # pragma: no cover - disk full, I/O error
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            error = exc
-        # reads run after the commit so they see every write queued before them
+        failed = NONE_FAILED
+        if any(kind in by_kind for kind in WRITE_ORDER):
+            failed = self._commit_writes(conn, by_kind)
+            loop.call_soon_threadsafe(self._settle_writes, batch, failed)
+            if self._reset_wal:
+                self._reset_wal = False
+                # no other writer exists, so this backfills every frame and the next write
+                # transaction starts the WAL over (journal_size_limit then truncates the file)
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        else:
+            loop.call_soon_threadsafe(self._settle_writes, batch, NONE_FAILED)
+        summaries = by_kind.get(SUMMARY)
+        if summaries:
+            failed = failed | self._commit_summaries(conn, summaries)
         reads: list[tuple[asyncio.Future[Any], Any, Any]] = []
-        for _, fn, future in by_kind.get(READ, ()):
+        for _, (_, fn, future, _) in by_kind.get(READ, ()):
             assert future is not None
             try:
                 reads.append((future, fn(conn), None))
-            except Exception as exc:  # pragma: no cover - defensive
+            except Exception as exc:
                 reads.append((future, None, exc))
-        return error, reads
+        if reads or failed:
+            loop.call_soon_threadsafe(self._settle_rest, batch, failed, reads)
+
+    def _commit_writes(
+        self, conn: sqlite3.Connection, by_kind: dict[int, list[tuple[int, Job]]]
+    ) -> Failed:
+        """Write sessions, events, closes and refusals in one transaction; on a failure caused
+        by one job's data, again job by job so that only that job fails."""
+        positions = [p for kind in WRITE_ORDER for p, _ in by_kind.get(kind, ())]
+        problem = self._file_problem()
+        if problem is not None:
+            self._log_failure(f"SQLite write of {len(positions)} jobs refused: {problem}")
+            return ALL_FAILED
+        try:
+            with _transaction(conn):
+                for kind in WRITE_ORDER:
+                    group = by_kind.get(kind)
+                    if group:
+                        _write_group(conn, kind, [job for _, job in group])
+            return NONE_FAILED
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked: the store's trouble
+            self._log_failure(f"SQLite commit of {len(positions)} jobs failed", exc)
+            return ALL_FAILED
+        except Exception as exc:
+            self._log_failure(f"SQLite commit of {len(positions)} jobs failed; isolating", exc)
+        failed: set[int] = set()
+        jobs = sorted((p, job) for kind in WRITE_ORDER for p, job in by_kind.get(kind, ()))
+        for position, job in jobs:
+            try:
+                with _transaction(conn):
+                    _write_group(conn, job[0], [job])
+            except Exception as exc:
+                failed.add(position)
+                log.warning("SQLite write job %d (kind %d) refused: %r", position, job[0], exc)
+        return frozenset(failed)
+
+    def _commit_summaries(self, conn: sqlite3.Connection, group: list[tuple[int, Job]]) -> Failed:
+        """Write summaries in their own transaction (one by one if that fails)."""
+        try:
+            with _transaction(conn):
+                _write_summaries(conn, [summary_rows(job[1]) for _, job in group])
+            return NONE_FAILED
+        except Exception as exc:
+            self._log_failure(f"SQLite write of {len(group)} summaries failed", exc)
+        failed: set[int] = set()
+        for position, job in group:
+            try:
+                with _transaction(conn):
+                    _write_summaries(conn, [summary_rows(job[1])])
+            except Exception:
+                failed.add(position)
+        return frozenset(failed)
+
+    def _file_problem(self) -> str | None:
+        """Why the database file cannot be trusted with writes (deleted, replaced), or None."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self._unavailable = f"the database file {self.path} is gone"
+            return self._unavailable
+        if (st.st_dev, st.st_ino) != self._identity:
+            self._unavailable = f"the database file {self.path} was replaced"
+            return self._unavailable
+        return None
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back if anything fails (autocommit connections)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def _write_group(conn: sqlite3.Connection, kind: int, jobs: list[Job]) -> None:
+    """Run the write jobs of one kind."""
+    if kind == SESSION:
+        conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in jobs])
+        conn.executemany(_SQL[EVENTS], [r for j in jobs for r in j[1][1]])
+        closes = [j[1][2] for j in jobs if j[1][2] is not None]
+        if closes:
+            conn.executemany(_SQL[CLOSE], closes)
+    else:
+        conn.executemany(_SQL[kind], [j[1] for j in jobs])
 
 
 def _session_row(s: NewSession) -> tuple[Any, ...]:
@@ -263,23 +429,3 @@ def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
     conn.executemany(_SUMMARY_SQL[1], [a for r in latest for a in r.ads])
     conn.executemany(_SUMMARY_SQL[2], [c for r in latest for c in r.chapters])
     conn.executemany(_SUMMARY_SQL[3], [s for r in latest for s in r.states])
-
-
-def _complete(
-    future: asyncio.Future[None],
-    error: BaseException | None,
-    reads: list[tuple[asyncio.Future[Any], Any, Any]],
-) -> None:
-    """Complete a committed batch's future and its reads' futures (runs on the event loop)."""
-    if not future.done():
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(None)
-    for read, result, read_error in reads:
-        if read.done():
-            continue
-        if read_error is not None:
-            read.set_exception(read_error)
-        else:
-            read.set_result(result)

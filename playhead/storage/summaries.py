@@ -43,7 +43,7 @@ def summary_rows(summary: Summary) -> SummaryRows:
         sd.pause_count, sd.pause_time, sd.ad_count, sd.chapter_count,
         qoe.time_to_start, qoe.bitrate_average, qoe.buffer_count, qoe.buffer_time,
         qoe.stall_count, qoe.stall_time, qoe.error_count, qoe.dropped_frames,
-        int(qoe.is_dropped_before_start), summary.refused, _encode(r),
+        int(qoe.is_dropped_before_start), _encode(r), summary.last_seq,
     )  # fmt: skip
     ads = [
         (sid, i, _int(a.pod_index), _int(a.pod_position), a.id, a.name, _num(a.length),

@@ -175,7 +175,7 @@ def new_session(session_id: int, sid: str = SID, **params: Any) -> NewSession:
     return NewSession(session_id, sid, 1000, 5, {"media.id": "m", **params})
 
 
-def report_summary(session_id: int, *, final: bool, refused: int = 0) -> Summary:
+def report_summary(session_id: int, *, final: bool, last_seq: int = 0) -> Summary:
     """A summary with a real report: one ad, one chapter and one player state."""
     bodies = [
         ev("play", TS0 + 1000, 0),
@@ -211,19 +211,19 @@ def report_summary(session_id: int, *, final: bool, refused: int = 0) -> Summary
     start = decode_event(msgspec.json.encode(start_body()))
     events = [(decode_event(msgspec.json.encode(b)), i + 1, 2000 + i) for i, b in enumerate(bodies)]
     folded = fold(SID, start, 1000, events, Limits())
-    lifecycle = Lifecycle("closed", "sessionEnd", 9000, refused) if final else Lifecycle()
-    return Summary(session_id, final, 9000, folded.report(lifecycle), refused)
+    lifecycle = Lifecycle("closed", "sessionEnd", 9000) if final else Lifecycle()
+    return Summary(session_id, final, 9000, folded.report(lifecycle), last_seq)
 
 
 # ---------------------------------------------------------------------------------- contract
 def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
     dialect = "sqlite" if backend.name == "sqlite" else "postgres"
     names = [name for _, name, _ in migration_files(dialect)]
-    assert names == ["0001_init.sql", "0002_summaries.sql"]
+    assert names == ["0001_init.sql", "0002_summaries.sql", "0003_summary_currency.sql"]
     assert backend.migrate() == names
     assert backend.migrate() == []
     versions = backend.rows("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [(1, names[0]), (2, names[1])]
+    assert versions == [(1, names[0]), (2, names[1]), (3, names[2])]
     # the storage object applies nothing more, and its tables are usable
     assert scenario(backend, lambda s: s.find_session(SID)) is None
 
@@ -239,7 +239,7 @@ def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backe
         storage.submit_close(first, "sessionEnd", 1003)
         assert storage.queue_depth() == 4
         events = await storage.session_events(first)
-        assert written.done() and storage.queue_depth() == 0
+        assert written.batch.future.done() and storage.queue_depth() == 0
         assert [(e.seq, e.received_ms, e.body) for e in events] == [
             (0, 1000, START.body),
             (1, 1001, b"a"),
@@ -296,7 +296,7 @@ def test_refused_counter(backend: Backend) -> None:
     assert scenario(backend, body) == [1, 2, 3]
 
 
-def test_final_report_is_current_until_a_refusal_makes_it_stale(backend: Backend) -> None:
+def test_final_report_is_current_until_a_later_event_is_stored(backend: Backend) -> None:
     async def body(storage: Any) -> None:
         assert await storage.final_report(SID) is None
         storage.submit_session(new_session(1), [START])
@@ -311,16 +311,42 @@ def test_final_report_is_current_until_a_refusal_makes_it_stale(backend: Backend
         assert row.state == "closed"
         assert report == msgspec.json.encode(summary.report)
 
-        storage.submit_refused(1)  # a refusal the stored report does not count yet
+        storage.submit_refused(1)  # refusals do not make the stored report stale any more
         row, report = await storage.final_report(SID)
-        assert (row.refused, report) == (1, None)
+        assert (row.refused, report) == (1, msgspec.json.encode(summary.report))
 
-        again = report_summary(1, final=True, refused=1)
+        storage.submit_event(1, 1, 9100, b"a straggler")  # a log the summary does not cover
+        row, report = await storage.final_report(SID)
+        assert report is None
+
+        again = report_summary(1, final=True, last_seq=1)
         storage.submit_summary(again)
         row, report = await storage.final_report(SID)
         assert report == msgspec.json.encode(again.report)
 
     scenario(backend, body)
+
+
+def test_stale_final_summaries_are_found_near_the_newest_event(backend: Backend) -> None:
+    async def body(storage: Any) -> list[tuple[str, list[int]]]:
+        for n in range(4):
+            sid = f"{n:064x}"
+            storage.submit_session(new_session(n + 1, sid), [StoredEvent(0, 1000 * n, b"s")])
+            storage.submit_close(n + 1, "sessionEnd", 1000 * n + 10)
+        storage.submit_event(2, 1, 1500, b"x")  # after its final summary below
+        for n in (0, 1, 2):  # session 4 has no final summary at all
+            storage.submit_summary(report_summary(n + 1, final=True, last_seq=0))
+        await storage.submit_event(3, 1, 3000, b"y")  # the newest event, and covered:
+        storage.submit_summary(report_summary(3, final=True, last_seq=1))
+        await storage.session_events(1)
+        found = [
+            (row.sid[-1], [e.seq for e in events])
+            async for row, events in storage.stale_final_summaries(2500)
+        ]
+        return found
+
+    # session 1 closed at 10, before 3000 - 2500; session 2 is stale; 4 has none
+    assert scenario(backend, body) == [("1", [0, 1]), ("3", [0])]
 
 
 def test_open_sessions_excludes_closed_and_yields_events_in_seq_order(backend: Backend) -> None:
