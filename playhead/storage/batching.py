@@ -51,17 +51,9 @@ MAX_RETRY_DELAY_S: Final = 30.0
 Job = tuple[int, Any, "asyncio.Future[Any] | None", int]
 
 
-class _Everything(frozenset[int]):
-    """The outcome "every job of the batch failed" (a transient error, or a timeout)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
 #: A batch outcome: the positions of the jobs that failed (empty: every job committed).
 Failed = frozenset[int]
 NONE_FAILED: Final[Failed] = frozenset()
-ALL_FAILED: Final[Failed] = _Everything()
 
 
 class Batch:
@@ -98,7 +90,7 @@ class Ticket:
 
     def __await__(self) -> Generator[Any, None, None]:
         failed = yield from self.batch.future.__await__()
-        if failed and self.position in failed:
+        if self.position in failed:
             raise StorageUnavailable()
 
     async def settled(self) -> bool:
@@ -209,7 +201,7 @@ class BatchedWrites:
         batch.timer = None
         if batch.future.done():
             return
-        batch.future.set_result(ALL_FAILED)
+        batch.future.set_result(frozenset(range(len(batch.jobs))))
         for job in batch.jobs:
             read = job[2]
             if read is not None and not read.done():
@@ -234,10 +226,10 @@ class BatchedWrites:
         self, batch: Batch, failed: Failed, reads: list[tuple[asyncio.Future[Any], Any, Any]]
     ) -> None:
         """Retry failed bookkeeping, then complete the reads (runs on the event loop)."""
-        if failed:
-            for position, job in enumerate(batch.jobs):
-                if job[0] in BOOKKEEPING and position in failed:
-                    self._retry(job)
+        for position in failed:
+            job = batch.jobs[position]
+            if job[0] in BOOKKEEPING:
+                self._retry(job)
         for read, result, error in reads:
             if read.done():
                 continue
@@ -293,7 +285,11 @@ class BatchedWrites:
         return self._submit(REFUSED, (session_id,), force=True)
 
     def submit_summary(self, summary: Summary) -> Ticket:
-        """Store or replace one session's report summary (flattened by the writer)."""
+        """Store or replace one session's report summary (flattened by the writer).
+
+        Its ticket settles with the writes of its batch, before the summary itself is written:
+        a summary that fails is retried (and logged), never reported to the submitter.
+        """
         return self._submit(SUMMARY, summary, force=True)
 
     def _read(self, fn: Any) -> asyncio.Future[Any]:

@@ -24,7 +24,6 @@ import msgspec
 
 from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
-    ALL_FAILED,
     CLOSE,
     EVENTS,
     NONE_FAILED,
@@ -299,7 +298,8 @@ class PostgresStorage(BatchedWrites):
     async def _commit_writes(self, by_kind: dict[int, list[tuple[int, Job]]]) -> Failed:
         """Write sessions, events, closes and refusals in one transaction; when one job's data
         is what failed, again job by job so that only that job fails."""
-        count = sum(len(by_kind.get(kind, ())) for kind in WRITE_ORDER)
+        positions = [p for kind in WRITE_ORDER for p, _ in by_kind.get(kind, ())]
+        count = len(positions)
         try:
             conn = await self._writer()
             async with conn.transaction():
@@ -312,7 +312,7 @@ class PostgresStorage(BatchedWrites):
             if not _data_error(exc):  # connection lost, server gone, timeout: retry later
                 self._log_failure(f"PostgreSQL write of {count} jobs failed", exc)
                 await self._drop_if_dead()
-                return ALL_FAILED
+                return frozenset(positions)
             self._log_failure(f"PostgreSQL write of {count} jobs failed; isolating", exc)
         failed: set[int] = set()
         jobs = sorted((p, job) for kind in WRITE_ORDER for p, job in by_kind.get(kind, ()))

@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -21,7 +22,6 @@ import msgspec
 from playhead.errors import ConfigError
 from playhead.storage import NewSession, SessionRow, StoredEvent, queries
 from playhead.storage.batching import (
-    ALL_FAILED,
     CLOSE,
     EVENTS,
     NONE_FAILED,
@@ -80,6 +80,7 @@ def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
 _WAL_RESET_BYTES = 16 * 1024 * 1024
 _JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 _CHECKPOINT_INTERVAL_S = 0.5
+_WAL_IDLE, _WAL_WANTED, _WAL_RESTARTED = range(3)
 
 
 class SQLiteStorage(BatchedWrites):
@@ -113,7 +114,10 @@ class SQLiteStorage(BatchedWrites):
         self._conn: sqlite3.Connection | None = None
         self._thread: threading.Thread | None = None
         self._identity: tuple[int, int] = (0, 0)
-        self._reset_wal = False  # set by the checkpointer, done by the writer
+        # WAL restart: _WAL_IDLE; _WAL_WANTED (set by the checkpointer, which then pauses);
+        # _WAL_RESTARTED (the writer checkpointed it all: its next commit starts it over)
+        self._wal_state = _WAL_IDLE
+        self._wal_checked = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -180,10 +184,12 @@ class SQLiteStorage(BatchedWrites):
                 if conn is None:
                     conn = connect(self.path, self._synchronous)
                 self._file_problem()
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if self.wal_bytes() > _WAL_RESET_BYTES:
-                    self._reset_wal = True
-                    self._notify()
+                # while a restart is under way the checkpointer keeps away: a checkpoint
+                # running at the writer's next commit would stop that commit restarting it
+                if self._wal_state == _WAL_IDLE:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if self.wal_bytes() > _WAL_RESET_BYTES:
+                        self._wal_state = _WAL_WANTED
                 if failing:
                     log.warning("SQLite checkpoints work again")
                     failing = False
@@ -304,12 +310,10 @@ class SQLiteStorage(BatchedWrites):
         if any(kind in by_kind for kind in WRITE_ORDER):
             failed = self._commit_writes(conn, by_kind)
             loop.call_soon_threadsafe(self._settle_writes, batch, failed)
-            if self._reset_wal:
-                self._reset_wal = False
-                # no other writer exists, so this backfills every frame and the next write
-                # transaction starts the WAL over (journal_size_limit then truncates the file)
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if self._wal_state == _WAL_RESTARTED:
+                self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
+            elif self._wal_state == _WAL_WANTED or self._wal_too_big():
+                self._restart_wal(conn)
         else:
             loop.call_soon_threadsafe(self._settle_writes, batch, NONE_FAILED)
         summaries = by_kind.get(SUMMARY)
@@ -334,7 +338,7 @@ class SQLiteStorage(BatchedWrites):
         problem = self._file_problem()
         if problem is not None:
             self._log_failure(f"SQLite write of {len(positions)} jobs refused: {problem}")
-            return ALL_FAILED
+            return frozenset(positions)
         try:
             with _transaction(conn):
                 for kind in WRITE_ORDER:
@@ -344,7 +348,7 @@ class SQLiteStorage(BatchedWrites):
             return NONE_FAILED
         except sqlite3.OperationalError as exc:  # disk full, I/O error, locked: the store's trouble
             self._log_failure(f"SQLite commit of {len(positions)} jobs failed", exc)
-            return ALL_FAILED
+            return frozenset(positions)
         except Exception as exc:
             self._log_failure(f"SQLite commit of {len(positions)} jobs failed; isolating", exc)
         failed: set[int] = set()
@@ -374,6 +378,28 @@ class SQLiteStorage(BatchedWrites):
             except Exception:
                 failed.add(position)
         return frozenset(failed)
+
+    def _wal_too_big(self) -> bool:
+        """Whether the WAL passed its bound (looked at no more than every 50 ms; writer)."""
+        now = time.monotonic()
+        if now - self._wal_checked < 0.05:
+            return False
+        self._wal_checked = now
+        return self.wal_bytes() > _WAL_RESET_BYTES
+
+    def _restart_wal(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint the rest of the WAL and have the next write start it over (writer thread).
+
+        The checkpointer has just copied nearly every frame, so this is short; as this thread
+        is the only writer, nothing can append meanwhile, which is what passive checkpoints
+        running beside the writes could never guarantee. journal_size_limit then truncates it.
+        """
+        try:
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self._wal_state = _WAL_RESTARTED
+        except sqlite3.Error as exc:
+            self._wal_state = _WAL_IDLE
+            self._log_failure("SQLite WAL restart failed", exc)
 
     def _file_problem(self) -> str | None:
         """Why the database file cannot be trusted with writes (deleted, replaced), or None."""

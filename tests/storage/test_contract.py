@@ -8,12 +8,13 @@ asyncpg is missing or the server is unreachable they are skipped, saying why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from starlette.testclient import TestClient
 from playhead.app import create_app
 from playhead.config import load_settings
 from playhead.engine import Lifecycle, Limits, fold
-from playhead.errors import ConfigError, Overloaded
+from playhead.errors import ConfigError, Overloaded, StorageUnavailable
 from playhead.protocol.decode import decode_event
 from playhead.storage import NewSession, StoredEvent, Summary, open_storage
 from playhead.storage.migrate import migrate_sqlite, migration_files
@@ -86,16 +87,24 @@ class Backend:
         self.path = tmp_path / "contract.db"
         self.schema = f"t_{secrets.token_hex(6)}"
 
-    def make(self, queue_size: int = 100, batch_size: int = 50) -> Any:
+    def make(self, queue_size: int = 100, batch_size: int = 50, timeout: float = 5.0) -> Any:
         """A new (unstarted) storage object over this backend's database."""
         if self.name == "sqlite":
             return SQLiteStorage(
-                str(self.path), queue_size=queue_size, batch_size=batch_size, synchronous="NORMAL"
+                str(self.path),
+                queue_size=queue_size,
+                batch_size=batch_size,
+                synchronous="NORMAL",
+                timeout=timeout,
             )
         from playhead.storage.postgres import PostgresStorage
 
         return PostgresStorage(
-            PG_URL, queue_size=queue_size, batch_size=batch_size, schema=self.schema
+            PG_URL,
+            queue_size=queue_size,
+            batch_size=batch_size,
+            schema=self.schema,
+            timeout=timeout,
         )
 
     @property
@@ -152,7 +161,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         run(_pg(f"DROP SCHEMA {store.schema} CASCADE"))
 
 
-def scenario(backend: Backend, body: Callable[[Any], Awaitable[T]], **kw: int) -> T:
+def scenario(backend: Backend, body: Callable[[Any], Awaitable[T]], **kw: Any) -> T:
     """Start a storage object, run ``body`` with it, stop it (on failure too)."""
 
     async def main() -> T:
@@ -524,3 +533,107 @@ def test_a_burst_of_events_is_committed(backend: Backend) -> None:
     rate = write_rate(backend, 2_000)
     assert backend.rows("SELECT COUNT(*) FROM events") == [(2_001,)]
     assert rate > 0
+
+
+# ---------------------------------------------------------------------------------- isolation
+def test_one_job_the_database_cannot_store_fails_alone(backend: Backend) -> None:
+    """A value past the column's range fails only its own job; the batch's others commit."""
+
+    async def body(storage: Any) -> list[str]:
+        storage.submit_session(new_session(1), [START])
+        tickets = [storage.submit_event(1, seq, 1000 + seq, b"ok") for seq in (1, 2)]
+        bad = storage.submit_event(2**70, 3, 1003, b"overflow")  # no 64-bit column holds it
+        tickets.append(storage.submit_event(1, 4, 1004, b"ok"))
+        tickets.append(storage.submit_close(1, "sessionEnd", 1005))
+        outcomes = []
+        for ticket in [*tickets[:2], bad, *tickets[2:]]:
+            try:
+                await ticket
+                outcomes.append("ok")
+            except StorageUnavailable:
+                outcomes.append("503")
+        return outcomes
+
+    assert scenario(backend, body) == ["ok", "ok", "503", "ok", "ok"]
+    assert backend.rows("SELECT seq FROM events ORDER BY seq") == [(0,), (1,), (2,), (4,)]
+    assert backend.rows("SELECT state FROM sessions") == [("closed",)]
+
+
+def test_a_summary_that_fails_never_fails_the_events_of_its_batch(backend: Backend) -> None:
+    good = report_summary(1, final=False)
+    ad = msgspec.structs.replace(good.report.ads[0], pod_index=2**70)
+    bad = msgspec.structs.replace(good, report=msgspec.structs.replace(good.report, ads=[ad]))
+
+    async def body(storage: Any) -> list[str]:
+        storage.submit_session(new_session(1), [START])
+        event = storage.submit_event(1, 1, 1001, b"e")
+        failing = storage.submit_summary(bad)
+        outcomes = []
+        for ticket in (event, failing):
+            try:
+                await ticket
+                outcomes.append("ok")
+            except StorageUnavailable:
+                outcomes.append("503")
+        await storage.session_events(1)
+        return outcomes
+
+    # the event is acknowledged; the summary alone fails (its ticket settles with the writes,
+    # and the summary is retried, then dropped)
+    assert scenario(backend, body) == ["ok", "ok"]
+    assert backend.rows("SELECT seq FROM events ORDER BY seq") == [(0,), (1,)]
+    assert backend.rows("SELECT COUNT(*) FROM session_summaries") == [(0,)]
+
+
+def test_a_batch_not_committed_in_time_is_answered_503_and_settles_later(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A database that hangs (a lock held elsewhere) gets 503 after the timeout, not a hang."""
+
+    async def body(storage: Any) -> tuple[float, bool, bool]:
+        await storage.submit_session(new_session(1), [START])
+        async with _lock_events(backend):
+            began = time.monotonic()
+            ticket = storage.submit_event(1, 1, 1001, b"slow")
+            with pytest.raises(StorageUnavailable):
+                await ticket
+            waited = time.monotonic() - began
+        stored = await ticket.settled()  # the lock is gone: the write went through after all
+        nxt = storage.submit_event(1, 2, 1002, b"next")
+        await nxt
+        return waited, stored, await nxt.settled()
+
+    waited, stored, next_stored = scenario(backend, body, timeout=0.3)
+    assert 0.25 <= waited < 2.0
+    assert (stored, next_stored) == (True, True)
+    assert backend.rows("SELECT seq, body FROM events WHERE seq > 0 ORDER BY seq") == [
+        (1, b"slow"),
+        (2, b"next"),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _lock_events(backend: Backend) -> AsyncIterator[None]:
+    """Hold a write lock on the events table from another connection for 1.2 s at most."""
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.path, isolation_level=None, check_same_thread=False)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            await asyncio.sleep(0.9)
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    conn = await asyncpg.connect(PG_URL, server_settings={"search_path": backend.schema})
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+            await asyncio.sleep(0.9)
+        finally:
+            await tx.rollback()
+    finally:
+        await conn.close()

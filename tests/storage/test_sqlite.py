@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,94 @@ def test_full_queue_refuses_writes_with_overloaded(tmp_path: Path) -> None:
         assert storage.queue_depth() == 3
 
     run(scenario())
+
+
+# ---------------------------------------------------------------- WAL, checkpoints, lost file
+def test_the_wal_stays_bounded_under_continuous_writes(tmp_path: Path) -> None:
+    """Passive checkpoints alone never reset a WAL written to all the time; the writer's own
+    checkpoint between batches does, and journal_size_limit truncates the file back."""
+    from playhead.storage import sqlite as backend
+
+    async def scenario() -> list[int]:
+        storage = make(tmp_path / "w.db", queue_size=10_000, batch_size=200)
+        await storage.start()
+        await storage.submit_session(NewSession(1, "ab" * 32, 1, 1, {}), [StoredEvent(0, 1, b"s")])
+        body = b"x" * 2000
+        sizes = []
+        seq = 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 6.0
+        while loop.time() < deadline:  # ~50 MB of events, never a pause in the writes
+            tickets = [storage.submit_event(1, seq + i, 2, body) for i in range(200)]
+            seq += 200
+            for ticket in tickets:
+                await ticket
+            sizes.append(storage.wal_bytes())
+        await storage.stop()
+        return sizes
+
+    sizes = run(scenario())
+    written = len(sizes) * 200 * 2000
+    assert written > 40 * 2**20, "the machine was too slow to write enough for this check"
+    limit = 2 * backend._WAL_RESET_BYTES + backend._JOURNAL_SIZE_LIMIT
+    assert max(sizes) < limit, (max(sizes), limit)
+    assert not (tmp_path / "w.db-wal").exists() or (tmp_path / "w.db-wal").stat().st_size == 0
+
+
+def test_the_checkpointer_survives_errors_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from playhead.storage import sqlite as backend
+
+    monkeypatch.setattr(backend, "_CHECKPOINT_INTERVAL_S", 0.02)
+    real_connect = backend.connect
+    calls = {"n": 0}
+
+    def flaky_connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+        calls["n"] += 1
+        if 2 <= calls["n"] <= 5:  # the writer's own connect is the first call
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_connect(path, synchronous)
+
+    monkeypatch.setattr(backend, "connect", flaky_connect)
+
+    async def scenario() -> int:
+        storage = make(tmp_path / "c.db")
+        await storage.start()
+        await storage.submit_session(NewSession(1, "ab" * 32, 1, 1, {}), [StoredEvent(0, 1, b"s")])
+        for _ in range(100):  # until the checkpointer connected again
+            await asyncio.sleep(0.02)
+            if calls["n"] > 5:
+                break
+        await asyncio.sleep(0.1)
+        await storage.submit_event(1, 1, 2, b"after")
+        assert storage._checkpointer is not None and storage._checkpointer.is_alive()
+        await storage.stop()  # the final checkpoint works too
+        return calls["n"]
+
+    assert run(scenario()) > 5
+    assert "SQLite checkpoint failed" in caplog.text
+    assert "SQLite checkpoints work again" in caplog.text
+
+
+def test_writes_are_refused_once_the_database_file_is_deleted(tmp_path: Path) -> None:
+    """Writes into an unlinked file would vanish at the next start: refuse them (503)."""
+    from playhead.errors import StorageUnavailable
+
+    async def scenario() -> tuple[str | None, str | None]:
+        storage = make(tmp_path / "d.db")
+        await storage.start()
+        await storage.submit_session(NewSession(1, "ab" * 32, 1, 1, {}), [StoredEvent(0, 1, b"s")])
+        before = storage.problem()
+        (tmp_path / "d.db").unlink()
+        with pytest.raises(StorageUnavailable):
+            await storage.submit_event(1, 1, 2, b"lost?")
+        with pytest.raises(StorageUnavailable):  # now refused at once
+            storage.submit_event(1, 2, 3, b"lost?")
+        after = storage.problem()
+        await storage.stop()
+        return before, after
+
+    before, after = run(scenario())
+    assert before is None
+    assert after == f"the database file {tmp_path / 'd.db'} is gone"
