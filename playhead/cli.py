@@ -119,6 +119,7 @@ def serve(**options: Any) -> None:
         import uvicorn
 
         from playhead.app import create_app
+        from playhead.http.server import guarded_protocol
 
         app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
@@ -128,6 +129,7 @@ def serve(**options: Any) -> None:
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
         err=True,
     )
+    raise_descriptor_limit()
     uvicorn.run(
         app,
         host=settings.host,
@@ -138,7 +140,7 @@ def serve(**options: Any) -> None:
         proxy_headers=False,
         server_header=False,
         loop="auto",
-        http="auto",
+        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
         timeout_graceful_shutdown=5,
     )
 
@@ -215,6 +217,19 @@ def _add_optional_commands() -> None:
 
 
 _add_optional_commands()
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the open-file limit to the hard limit: each connection takes a descriptor, and the
+    usual soft limit of 1,024 is reached by a thousand idle clients."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed
+        pass
 
 
 def main() -> None:

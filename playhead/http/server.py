@@ -1,0 +1,163 @@
+"""The HTTP/1.1 connection handling Playhead adds to uvicorn's: limits on the request head.
+
+uvicorn (with httptools) accepts a request line and headers of any size and any slowness: an
+unterminated 80 MB URL kept a core busy for seconds, and a thousand sockets sending their
+headers a byte at a time held a thousand descriptors. :func:`guarded_protocol` builds a
+subclass of uvicorn's httptools protocol that answers
+
+- ``414`` when the request target is longer than half of ``max_head_bytes``,
+- ``431`` when the request line and headers together are longer than ``max_head_bytes``,
+- ``408`` when a request's headers are not complete ``header_timeout`` seconds after the
+  connection opened or the previous response was sent,
+
+each with the JSON error body and the CORS headers of every other answer, then closes the
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from playhead.errors import FieldError, error_body
+from playhead.http.collection import CORS_HEADERS
+
+_REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+
+
+class _HeadRefused(Exception):
+    """Raised inside a parser callback to stop reading a request head."""
+
+    def __init__(self, status: int, path: str, problem: str) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.path = path
+        self.problem = problem
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with limits on the size and read time of request heads."""
+
+    max_head_bytes = 16384
+    header_timeout = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._url_bytes = 0
+        self._in_head = True
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    # -- the head timer ------------------------------------------------------------------------
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self._refuse(
+                _HeadRefused(
+                    408, "$", f"request headers not received within {self.header_timeout:g} s"
+                )
+            )
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the connection's first head timer."""
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the head timer with the connection."""
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        """The next request's head is awaited from now on."""
+        self._in_head = True
+        self._head_bytes = self._url_bytes = 0
+        self._arm_head_timer()
+        super().on_response_complete()
+
+    # -- parser callbacks ----------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        """A new request starts: count its head from zero."""
+        self._in_head = True
+        self._head_bytes = self._url_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        """Collect the request target, refusing one that is too long."""
+        self._url_bytes += len(url)
+        self._head_bytes += len(url)
+        if self._url_bytes > self.max_head_bytes // 2:
+            raise _HeadRefused(
+                414, "request-target", f"longer than {self.max_head_bytes // 2} bytes"
+            )
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Collect one header, refusing a head that is too large."""
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > self.max_head_bytes:
+            raise _HeadRefused(
+                431, "headers", f"request line and headers longer than {self.max_head_bytes} bytes"
+            )
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        """The head is complete: stop its timer and hand the request on."""
+        self._in_head = False
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser, answering a refused head and closing the connection."""
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            refused = exc.__context__
+            if isinstance(refused, _HeadRefused):
+                self._refuse(refused)
+                return
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+
+    def _refuse(self, refused: _HeadRefused) -> None:
+        """Answer ``refused`` in the error shape and close the connection."""
+        self._disarm_head_timer()
+        body = error_body("Request refused.", [FieldError(refused.path, refused.problem)])
+        head = [b"HTTP/1.1 %d %s\r\n" % (refused.status, _REASONS[refused.status])]
+        for name, value in CORS_HEADERS:
+            head.append(name + b": " + value + b"\r\n")
+        head.append(b"content-type: application/json\r\n")
+        head.append(b"content-length: %d\r\n" % len(body))
+        head.append(b"connection: close\r\n\r\n")
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
+
+
+def guarded_protocol(max_head_bytes: int, header_timeout: float) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (``http=``) with these limits."""
+    return type(
+        "PlayheadHttpProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"max_head_bytes": max_head_bytes, "header_timeout": header_timeout},
+    )
