@@ -114,6 +114,7 @@ class SessionFold:
         "_pstate",
         "_ranges",
         "_resume",
+        "_run_counted",
         "_run_ph",
         "_run_pings",
         "_seq",
@@ -184,6 +185,7 @@ class SessionFold:
         self._next_marker = _INF
         self._update_next_marker()
         self._run_pings = 0
+        self._run_counted = False  # the current run is a stall already counted
         self._run_ph = 0.0
         self._journal: list[tuple[int, Chapter | None, float | None]] | None = None
         self._stall_count = 0
@@ -298,12 +300,15 @@ class SessionFold:
                 self._run_pings = 1
                 self._run_ph = ph
                 self._journal = None
+                self._run_counted = False
             else:
                 self._run_pings = 0
                 self._journal = None
+                self._run_counted = False
         elif self._run_pings:
             self._run_pings = 0
             self._journal = None
+            self._run_counted = False
 
         if ph != last_ph:
             self._ph_since = ts
@@ -333,12 +338,14 @@ class SessionFold:
         self._diags.append(Diagnostic(ts=event.ts, event_type=event.type, problem=problem))
 
     def _confirm_stall(self) -> None:
-        # Rule 15: the stall's span is taken back out of everything it was credited to.
-        if self._run_pings == 3:
-            self._stall_count += 1
+        # Rule 15: the stall's span is taken back out of everything it was credited to; a
+        # stall needs a positive span, so a run of same-ts pings is counted once time passes.
         journal = self._journal
         if not journal:
             return
+        if not self._run_counted:
+            self._run_counted = True
+            self._stall_count += 1
         for d, chapter, bitrate in journal:
             self._time_ms -= d
             self._total_ms -= d

@@ -467,3 +467,25 @@ def test_session_start_ts_in_seconds_is_a_diagnostic() -> None:
     seconds = Event("sessionStart", 1_700_000_000, 0, params={"media.id": "m", "media.length": 60})
     r = SessionFold.begin("s", seconds, 0, Limits()).report(OPEN)
     assert "ts 1700000000 looks like seconds (expected epoch milliseconds)" in problems(r)
+
+
+def test_a_stall_needs_a_positive_span() -> None:
+    # rule 15: three pings stamped at one ts at one playhead are no stall (yet)
+    same_ts = run(
+        start(), ev("play", 0), ev("ping", 10, 10), ev("ping", 10, 10), ev("ping", 10, 10)
+    )
+    q = same_ts.qoe_data_details
+    assert (q.stall_count, q.stall_time) == (0, 0.0)
+    # once time passes at that playhead the run is a stall, counted once
+    later = run(
+        start(),
+        ev("play", 0),
+        ev("ping", 10, 10),
+        ev("ping", 10, 10),
+        ev("ping", 10, 10),
+        ev("ping", 20, 10),
+        ev("ping", 30, 10),
+    )
+    q = later.qoe_data_details
+    assert (q.stall_count, q.stall_time) == (1, 20.0)
+    assert later.session_details.time_played == 10.0
