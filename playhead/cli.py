@@ -14,7 +14,7 @@ import click
 from playhead import __version__
 from playhead.config import SETTINGS, load_settings, settings_table_markdown
 from playhead.errors import ConfigError
-from playhead.storage.preflight import check_database, sqlite_path
+from playhead.storage.preflight import check_database, probe_storage, sqlite_path
 
 
 class DefaultGroup(click.Group):
@@ -116,6 +116,7 @@ def serve(**options: Any) -> None:
                 "events/s)."
             )
         check_database(settings.db)
+        probe_storage(settings.db)
         import uvicorn
 
         from playhead.app import create_app

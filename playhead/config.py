@@ -66,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
-    Setting("log_level", str, "warning", "Log level of the server (debug, info, warning, error)."),
+    Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

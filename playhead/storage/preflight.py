@@ -119,3 +119,30 @@ def _check_sqlite_file(path: str) -> None:
             f"database {path!r}: its folder {folder!r} is not writable "
             "(SQLite needs to create its -wal and -shm files there)"
         )
+
+
+def probe_storage(url: str, *, timeout: float = 10.0) -> None:
+    """Open the database once (and apply its migrations), then close it, so that a database
+    that cannot be reached or read stops ``serve`` with one line instead of a traceback from
+    the server's start-up. Nothing of a URL but its host is repeated (it may hold a password).
+    """
+    import asyncio
+    import urllib.parse
+
+    from playhead.storage import open_storage
+
+    async def probe() -> None:
+        storage = open_storage(url, queue_size=1, batch_size=1, synchronous="NORMAL")
+        await asyncio.wait_for(storage.start(), timeout)
+        await storage.stop()
+
+    try:
+        asyncio.run(probe())
+    except ConfigError:
+        raise
+    except Exception as exc:
+        if sqlite_path(url) is None:
+            host = urllib.parse.urlsplit(url).hostname or "localhost"
+            what = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+            raise ConfigError(f"cannot use the PostgreSQL database on {host}: {what}") from None
+        raise ConfigError(f"database {url!r} cannot be opened: {exc}") from None
