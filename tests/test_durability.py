@@ -125,3 +125,40 @@ def test_restart_keeps_closed_closed_and_applies_timeouts_that_fell_due(
     report = post_get_report(restarted.url, idle)
     assert report["closeReason"] == "idle"
     assert report["sessionDetails"]["secondsSinceLastCall"] == 1.5  # type: ignore[index]
+
+
+def test_a_straggler_folded_after_session_end_survives_a_sigkill(
+    server_process: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """The stored final report always equals the fold of the stored log: a straggler stored
+    after sessionEnd is in the report after a SIGKILL and a restart, whatever the moment."""
+    server = server_process("--end-grace", "10", db=tmp_path / "straggler.db")
+    server.start()
+    status, location = post(server.url, "/api/v1/sessions", start_body())
+    assert status == 201
+    path = location + "/events"
+    assert post(server.url, path, ev("play", TS0 + 1000))[0] == 204
+    end = ev("sessionEnd", TS0 + 9000, 8, qoeData={"media.qoe.droppedFrames": 12})
+    assert post(server.url, path, end)[0] == 204
+    straggler = ev("ping", TS0 + 8000, 7, qoeData={"media.qoe.droppedFrames": 40})
+    assert post(server.url, path, straggler)[0] == 204
+    server.kill()  # right after the straggler's 204: its summary rewrite may not be stored
+    server.start()
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/reports/sessions/" + location.rsplit("/", 1)[1])
+    report = json.loads(conn.getresponse().read())
+    conn.close()
+    # rule 20: droppedFrames is the last value sent in canonical order (the straggler at 8 s
+    # sorts before the sessionEnd at 9 s, so the end's 12 stays; the straggler is still in)
+    assert report["state"] == "closed"
+    assert report["qoeDataDetails"]["droppedFrames"] == 12
+    assert report["sessionDetails"]["timePlayed"] == 8.0
+    stored = sqlite3.connect(tmp_path / "straggler.db")
+    try:
+        summary = stored.execute(
+            "SELECT last_seq, dropped_frames FROM session_summaries"
+        ).fetchall()
+    finally:
+        stored.close()
+    assert summary == [(3, 12)]
