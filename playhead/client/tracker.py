@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
-from ._transport import PlayheadError, ResponseError, Transport, TransportError
+from ._transport import BaseTransport, PlayheadError, ResponseError, Transport, TransportError
 from ._worker import Worker
 
 __all__ = ["Clock", "Session", "Tracker"]
@@ -414,6 +414,12 @@ class Tracker:
         backoff: first retry delay in seconds, doubled each time.
         queue_size: most events waiting to be sent; beyond it new events are dropped.
         on_error: called (on the worker thread) with every :class:`PlayheadError` met.
+        transport: what sends each HTTP request (default: an :class:`HTTPTransport` to
+            ``endpoint`` with ``timeout``); pass a :class:`MockTransport` to test without a
+            server. The tracker retries over it, and closes it in :meth:`close`.
+
+    Attributes:
+        transport: the :class:`Transport` (paths, retries) the worker thread sends through.
     """
 
     def __init__(
@@ -425,10 +431,15 @@ class Tracker:
         backoff: float = 0.25,
         queue_size: int = 10_000,
         on_error: Callable[[PlayheadError], None] | None = None,
+        transport: BaseTransport | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.transport = Transport(
-            endpoint, timeout=timeout, max_retries=max_retries, backoff=backoff
+            endpoint,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            transport=transport,
         )
         self.clock = Clock()
         self._on_error = on_error
