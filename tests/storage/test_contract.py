@@ -79,6 +79,15 @@ async def _pg(sql: str, *args: Any, schema: str | None = None) -> list[tuple[Any
         await conn.close()
 
 
+async def _pg_script(sql: str, schema: str) -> None:
+    """Run several statements (no parameters) in ``schema``."""
+    conn = await asyncpg.connect(PG_URL, server_settings={"search_path": schema})
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 class Backend:
     """One store under test: makes storage objects over the same database, and peeks at tables."""
 
@@ -501,6 +510,46 @@ def test_http_app_runs_on_postgres(postgres: Backend) -> None:
     assert events == [(i,) for i in range(5)]
     finals = postgres.rows("SELECT final, time_played FROM session_summaries")
     assert finals == [(1, 14.0)]
+
+
+# every insert into events fails until the trigger is dropped
+_FAIL_ONCE = """
+CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'injected write failure';
+END $$;
+CREATE TRIGGER fail_once BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_once();
+"""
+
+
+def test_a_write_that_fails_is_refused_and_its_retry_folded_once(
+    postgres: Backend,
+) -> None:
+    """The live state always equals the fold of the stored log, on PostgreSQL too."""
+    app = create_app(load_settings({"db": postgres.url}))
+    with TestClient(app, raise_server_exceptions=True) as client:
+        response = client.post("/api/v1/sessions", json=start_body())
+        sid = response.headers["location"].rsplit("/", 1)[1]
+        url = f"/api/v1/sessions/{sid}/events"
+        pod = {"media.ad.podIndex": 1, "media.ad.podSecond": 0}
+        for body in (ev("play", TS0 + 100), ev("adBreakStart", TS0 + 200, params=pod)):
+            assert client.post(url, json=body).status_code == 204
+        ad = ev("adStart", TS0 + 300, params={"media.ad.id": "a", "media.ad.length": 5,
+                "media.ad.podPosition": 1, "media.ad.playerName": "p"})  # fmt: skip
+        # the next write fails once in the database (as a lost connection or a full disk would)
+        run(_pg_script(_FAIL_ONCE, schema=postgres.schema))
+        refused = client.post(url, json=ad)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        report = client.get(f"/reports/sessions/{sid}").json()
+        assert report["sessionDetails"]["adCount"] == 0
+        run(_pg("DROP TRIGGER fail_once ON events", schema=postgres.schema))
+        assert client.post(url, json=ad).status_code == 204  # the client's retry
+        report = client.get(f"/reports/sessions/{sid}").json()
+        assert report["sessionDetails"]["adCount"] == 1
+    stored = postgres.rows(
+        "SELECT COUNT(*) FROM events WHERE convert_from(body, 'UTF8') LIKE '%adStart%'"
+    )
+    assert stored == [(1,)]
 
 
 def test_writer_replaces_a_terminated_connection(postgres: Backend) -> None:
