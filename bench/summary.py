@@ -65,8 +65,11 @@ def rows() -> list[tuple[str, str, str, str]]:
                 f"Sustained {sus['duration_s']:.0f} s (after {sus.get('warmup_s', 0):.0f} s warm-up), {sus['connections']} connections",
                 f"{w['events_per_s']:,.0f} events/s, p99 {w['latency_ms']['p99']} ms, non-2xx {w['non_2xx']}; "
                 f"RSS {sus['rss_kib_start'] / 1024:.0f} → {sus['rss_kib_end'] / 1024:.0f} MiB, "
-                f"last 30 s +{sus['growth_last_30s_pct']} %",
-                "flat memory (< 5 % in last 30 s), 0 non-2xx",
+                f"last 30 s +{sus['growth_last_30s_pct']} %"
+                + (
+                    f"; SQLite WAL at most {sus['wal_max_mib']} MiB" if "wal_max_mib" in sus else ""
+                ),
+                "flat memory (< 5 % in last 30 s), WAL < 64 MiB, 0 non-2xx",
                 pf(sus["pass"]),
             )
         )

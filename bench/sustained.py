@@ -1,10 +1,12 @@
-"""Sustained load: wrk at 64 connections, 30 s of warm-up then 60 s, server RSS every second.
+"""Sustained load: wrk at 64 connections, 30 s of warm-up then 60 s, server RSS and the size of
+the SQLite write-ahead log every second.
 
 "Flat memory": RSS growth over the last 30 s under 5 %. The server runs with a 10 s idle
 timeout so that the viewers who leave without a sessionEnd (a quarter of the simulated ones)
 are closed within the run, as they would be over a longer one: the population of open sessions
 then reaches a steady state, and any growth left is a leak. Also reports events/s, latency and
-non-2xx of the whole run. Writes bench/results/sustained.json.
+non-2xx of the whole run, and the largest WAL seen (target: under 64 MiB at the full rate the
+server takes in a closed loop). Writes bench/results/sustained.json.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from common import ServerProcess, verdict, write_result
 from ingest import make_pool, wrk
 
 TARGET_GROWTH = 0.05
+TARGET_WAL_MIB = 64
+
+
+def wal_bytes(db: str) -> int:
+    try:
+        return os.stat(db + "-wal").st_size
+    except OSError:
+        return 0
 
 
 def main() -> None:
@@ -34,6 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     data = Path("/tmp") / f"bench-sustained-{os.getpid()}.lua"
     samples: list[tuple[float, int]] = []
+    wal: list[tuple[float, int]] = []
     with ServerProcess("playhead", extra=["--idle-timeout", str(args.idle_timeout)]) as srv:
         make_pool(srv.port, args.sessions, data)
         stop = threading.Event()
@@ -41,10 +52,12 @@ def main() -> None:
         def sample() -> None:
             t0 = time.monotonic()
             while not stop.is_set():
+                at = round(time.monotonic() - t0, 2)
                 try:
-                    samples.append((round(time.monotonic() - t0, 2), srv.rss_kib()))
+                    samples.append((at, srv.rss_kib()))
                 except (OSError, RuntimeError):
                     return
+                wal.append((at, wal_bytes(srv.db)))
                 stop.wait(1.0)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -58,12 +71,15 @@ def main() -> None:
     growth_last30 = (rss[-1] - rss[half]) / rss[half] if len(rss) > 2 else float("nan")
     growth_total = (rss[-1] - rss[0]) / rss[0] if rss else float("nan")
     flat = growth_last30 < TARGET_GROWTH
-    ok = flat and run["non_2xx"] == 0 and run["socket_errors"] == 0
+    wal_max_mib = max((b for _, b in wal), default=0) / 2**20
+    wal_ok = wal_max_mib < TARGET_WAL_MIB
+    ok = flat and wal_ok and run["non_2xx"] == 0 and run["socket_errors"] == 0
     print(
         f"sustained {args.duration:.0f}s @ {args.connections} conns: {run['events_per_s']:.0f} ev/s, "
         f"p99 {run['latency_ms']['p99']} ms, non-2xx {run['non_2xx']}; RSS {rss[0]} -> "
         f"{rss[half]} -> {rss[-1]} KiB, last-30s growth {growth_last30 * 100:.2f} % "
-        f"(target < 5 %): {verdict(flat)}"
+        f"(target < 5 %): {verdict(flat)}; WAL at most {wal_max_mib:.1f} MiB "
+        f"(target < {TARGET_WAL_MIB} MiB): {verdict(wal_ok)}"
     )
     write_result(
         "sustained",
@@ -80,6 +96,10 @@ def main() -> None:
             "growth_total_pct": round(growth_total * 100, 2),
             "target_growth_pct": TARGET_GROWTH * 100,
             "memory_flat": flat,
+            "wal_bytes_samples": wal,
+            "wal_max_mib": round(wal_max_mib, 2),
+            "target_wal_mib": TARGET_WAL_MIB,
+            "wal_bounded": wal_ok,
             "pass": ok,
         },
     )
