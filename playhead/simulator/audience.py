@@ -1,49 +1,48 @@
-"""Viewer simulator: a realistic audience against any Playhead (or Media Collection API) URL.
+"""The simulated audience: pure, seeded, protocol-neutral (no network, no clock, no I/O).
 
-``playhead simulate`` (the click command :data:`simulate_command`) and :func:`simulate` play
-sessions of VOD, live and audio content with pre- and mid-roll ads, chapters, buffering,
-pauses, seeks, errors, bitrate switches, player states and abandonment, over threads with
-keep-alive ``http.client`` connections. ``--speed`` compresses time: events are sent
-``speed`` times faster than real time but carry the timestamps they would have had in real
-time (a simulated clock that starts at the wall-clock time the run starts).
+:func:`viewer_session` plays one viewer on a simulated clock and returns what their player
+reports, as :class:`ViewerEvent` values: an event type, a timestamp, a playhead and the
+``media.*`` keys of the media vocabulary (params, QoE data, custom metadata). An encoder
+(:mod:`playhead.simulator.encode`) turns them into one wire protocol's requests; the runner
+(:mod:`playhead.simulator.runner`) sends them.
 
-:func:`simulate_sessions` is the pure generator (no network): the event bodies of ``n``
-sessions for a seed, for load scripts and tests.
+The same ``(seed, index, start_ts)`` always gives the same events. The audience: VOD, live
+and audio content with pre- and mid-roll ads, chapters, buffering, pauses, seeks, errors,
+bitrate switches, player states and abandonment.
 """
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import json
 import random
-import socket
-import sys
-import threading
-import time
-import urllib.parse
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
-import click
+__all__ = ["DEFAULT_START_TS", "ViewerEvent", "viewer_session", "viewer_sessions"]
 
-from playhead.client._transport import parse_endpoint
-
-__all__ = [
-    "DEFAULT_URL",
-    "SimulationSummary",
-    "generate_session",
-    "simulate",
-    "simulate_command",
-    "simulate_sessions",
-]
-
-DEFAULT_URL = "http://127.0.0.1:8000"
 #: Start of the simulated clock for pure generation (2023-11-14T22:13:20Z).
 DEFAULT_START_TS = 1_700_000_000_000
 
-Event = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class ViewerEvent:
+    """One thing a viewer's player reports, in no protocol's wire shape.
+
+    Attributes:
+        event_type: the media event (``sessionStart``, ``play``, ``adStart``, ...).
+        ts: when it happened, epoch milliseconds (strictly increasing within a session).
+        playhead: the main-content position in seconds (second of the day for live content).
+        params: ``media.*`` (and ``analytics.*``/``visitor.*``) keys, or ``None``.
+        qoe: ``media.qoe.*`` keys, or ``None``.
+        custom_metadata: free string metadata, or ``None``.
+    """
+
+    event_type: str
+    ts: int
+    playhead: float
+    params: dict[str, Any] | None = None
+    qoe: dict[str, Any] | None = None
+    custom_metadata: dict[str, str] | None = None
+
 
 _SHOWS = ["Harbour Lights", "The Long Field", "Night Market", "Copper Coast", "Glasshouse"]
 _CHANNELS = ["web", "mobile-web", "smart-tv", "app"]
@@ -64,7 +63,7 @@ class _Builder:
         self.live = live
         self.t = 0.0  # ms since start_ts
         self.ph = 0.0  # main-content playhead (VOD/audio)
-        self.events: list[Event] = []
+        self.events: list[ViewerEvent] = []
         self.last_ts = start_ts - 1
         self.next_ping = 10_000.0
         self.ping_ms = 10_000.0
@@ -85,22 +84,20 @@ class _Builder:
         params: dict[str, Any] | None = None,
         qoe: dict[str, Any] | None = None,
         custom_metadata: dict[str, str] | None = None,
-    ) -> Event:
+    ) -> None:
         ts = max(self.start_ts + int(self.t), self.last_ts + 1)
         self.last_ts = ts
         self.t = float(ts - self.start_ts)
-        body: Event = {
-            "playerTime": {"playhead": self.playhead(), "ts": ts},
-            "eventType": event_type,
-        }
-        if params:
-            body["params"] = params
-        if qoe:
-            body["qoeData"] = qoe
-        if custom_metadata:
-            body["customMetadata"] = custom_metadata
-        self.events.append(body)
-        return body
+        self.events.append(
+            ViewerEvent(
+                event_type,
+                ts,
+                self.playhead(),
+                params or None,
+                qoe or None,
+                custom_metadata or None,
+            )
+        )
 
     def wait(self, seconds: float, *, advance: bool) -> None:
         """Let ``seconds`` pass (pinging on schedule); the playhead moves when ``advance``."""
@@ -228,11 +225,11 @@ class _Builder:
         return None
 
 
-def generate_session(seed: int, index: int, start_ts: int = DEFAULT_START_TS) -> list[Event]:
-    """Return the event bodies of session ``index`` for ``seed``, starting at ``start_ts``.
+def viewer_session(seed: int, index: int, start_ts: int = DEFAULT_START_TS) -> list[ViewerEvent]:
+    """Return the events of viewer ``index`` for ``seed``, starting at ``start_ts``.
 
-    Pure and deterministic: the same arguments always give the same bodies. ``ts`` values
-    strictly increase (by at least 1 ms); the first body is the ``sessionStart``.
+    Pure and deterministic: the same arguments always give the same events. ``ts`` values
+    strictly increase (by at least 1 ms); the first event is the ``sessionStart``.
     """
     rng = random.Random(f"playhead-simulator:{seed}:{index}")
     kind = rng.choices(["vod", "live", "podcast"], weights=[65, 20, 15])[0]
@@ -377,373 +374,12 @@ def generate_session(seed: int, index: int, start_ts: int = DEFAULT_START_TS) ->
     return b.events
 
 
-def simulate_sessions(
+def viewer_sessions(
     seed: int, n: int, start_ts: int = DEFAULT_START_TS, spacing_ms: int = 2_000
-) -> list[list[Event]]:
-    """Return the event bodies of ``n`` sessions for ``seed`` (no network; deterministic).
+) -> list[list[ViewerEvent]]:
+    """Return the events of ``n`` viewers for ``seed`` (deterministic).
 
-    Session ``i`` starts ``i * spacing_ms`` after ``start_ts``. Each list begins with its
-    ``sessionStart``; the other bodies go to ``/api/v1/sessions/{sid}/events`` in order.
+    Viewer ``i`` starts ``i * spacing_ms`` after ``start_ts``; each list begins with its
+    ``sessionStart``.
     """
-    return [generate_session(seed, i, start_ts + i * spacing_ms) for i in range(n)]
-
-
-# ------------------------------------------------------------------------------------------
-# sending
-# ------------------------------------------------------------------------------------------
-@dataclass
-class SimulationSummary:
-    """What a :func:`simulate` run did."""
-
-    sessions_planned: int = 0
-    sessions_started: int = 0
-    sessions_finished: int = 0
-    events_sent: int = 0
-    requests: int = 0
-    status_counts: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-    stopped_by: str | None = None
-
-    @property
-    def events_per_second(self) -> float:
-        """Accepted events (sessionStart included) per second of wall time."""
-        return self.events_sent / self.elapsed if self.elapsed > 0 else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return {
-            "sessions_planned": self.sessions_planned,
-            "sessions_started": self.sessions_started,
-            "sessions_finished": self.sessions_finished,
-            "events_sent": self.events_sent,
-            "requests": self.requests,
-            "status_counts": dict(sorted(self.status_counts.items())),
-            "elapsed": round(self.elapsed, 3),
-            "events_per_second": round(self.events_per_second, 1),
-            "stopped_by": self.stopped_by,
-        }
-
-    def format(self) -> str:
-        """A short human-readable report."""
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.status_counts.items()))
-        lines = [
-            f"sessions   {self.sessions_started} started, {self.sessions_finished} finished"
-            + f" (of {self.sessions_planned})",
-            f"events     {self.events_sent} accepted, {self.requests} requests",
-            f"statuses   {statuses or '-'}",
-            f"time       {self.elapsed:.1f} s, {self.events_per_second:.1f} events/s",
-        ]
-        if self.stopped_by:
-            lines.append(f"stopped by {self.stopped_by}")
-        return "\n".join(lines)
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost`` or a loopback address."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _Run:
-    def __init__(
-        self,
-        url: str,
-        *,
-        speed: float,
-        max_requests: int | None,
-        max_seconds: float | None,
-        timeout: float,
-        summary: SimulationSummary,
-    ) -> None:
-        self.scheme, self.host, self.port, self.prefix = parse_endpoint(url)
-        self.speed = speed
-        self.max_requests = max_requests
-        self.timeout = timeout
-        self.summary = summary
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.real_start = time.monotonic()
-        self.sim_epoch = int(time.time() * 1000)
-        self.deadline = None if not max_seconds else self.real_start + max_seconds
-
-    def halt(self, reason: str) -> None:
-        with self.lock:
-            if self.summary.stopped_by is None:
-                self.summary.stopped_by = reason
-        self.stop.set()
-
-    def sim_now(self) -> int:
-        """The simulated clock, epoch ms."""
-        elapsed = time.monotonic() - self.real_start
-        factor = self.speed if self.speed > 0 else 1.0
-        return self.sim_epoch + int(elapsed * 1000 * factor)
-
-    def sleep_until_ts(self, ts: int) -> bool:
-        """Wait until simulated time ``ts``; False if the run must stop."""
-        if self.speed > 0:
-            due = self.real_start + (ts - self.sim_epoch) / 1000.0 / self.speed
-            for _ in range(100_000):  # bounded: each wait is at most 0.5 s
-                now = time.monotonic()
-                if self.deadline is not None and now >= self.deadline:
-                    self.halt("max-seconds")
-                    return False
-                if now >= due or self.stop.is_set():
-                    break
-                self.stop.wait(min(0.5, due - now))
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            self.halt("max-seconds")
-        return not self.stop.is_set()
-
-    def connect(self) -> http.client.HTTPConnection:
-        if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout)
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-
-    def take_request(self) -> bool:
-        with self.lock:
-            if self.max_requests is not None and self.summary.requests >= self.max_requests:
-                allowed = False
-            else:
-                self.summary.requests += 1
-                allowed = True
-        if not allowed:
-            self.halt("max-requests")
-        return allowed
-
-    def post(
-        self, conn_box: list[http.client.HTTPConnection], path: str, body: Event
-    ) -> tuple[int | None, str | None]:
-        """POST with up to 3 retries on 503/network errors; (status, Location)."""
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        for attempt in range(4):
-            if attempt and self.stop.wait(min(2.0, 0.1 * 2**attempt)):
-                return None, None
-            if not self.take_request():
-                return None, None
-            try:
-                conn = conn_box[0]
-                conn.request("POST", path, payload, {"Content-Type": "application/json"})
-                resp = conn.getresponse()
-                resp.read()
-                status, location = resp.status, resp.getheader("Location")
-                if resp.will_close:
-                    conn.close()
-            except (OSError, http.client.HTTPException) as exc:
-                conn_box[0].close()
-                conn_box[0] = self.connect()
-                key = type(exc).__name__
-                with self.lock:
-                    self.summary.status_counts[key] += 1
-                continue
-            with self.lock:
-                self.summary.status_counts[str(status)] += 1
-                if 200 <= status < 300:
-                    self.summary.events_sent += 1
-            if status == 503:
-                continue
-            return status, location
-        return None, None
-
-    def play_session(self, conn_box: list[http.client.HTTPConnection], events: list[Event]) -> None:
-        start = events[0]
-        if not self.sleep_until_ts(start["playerTime"]["ts"]):
-            return
-        status, location = self.post(conn_box, self.prefix + "/api/v1/sessions", start)
-        if status != 201 or not location:
-            return
-        with self.lock:
-            self.summary.sessions_started += 1
-        sid = location.rstrip("/").split("/")[-1]
-        path = f"{self.prefix}/api/v1/sessions/{sid}/events"
-        for body in events[1:]:
-            if not self.sleep_until_ts(body["playerTime"]["ts"]):
-                return
-            status, _ = self.post(conn_box, path, body)
-            if status is None or status in (404, 410):
-                return
-        with self.lock:
-            self.summary.sessions_finished += 1
-
-
-def simulate(
-    url: str = DEFAULT_URL,
-    *,
-    sessions: int = 20,
-    concurrency: int = 10,
-    seed: int = 0,
-    speed: float = 60.0,
-    max_requests: int | None = None,
-    max_seconds: float | None = None,
-    allow_remote: bool = False,
-    timeout: float = 5.0,
-    progress: bool | None = None,
-    progress_stream: IO[str] | None = None,
-) -> SimulationSummary:
-    """Play ``sessions`` simulated viewers against ``url`` and return a summary.
-
-    Args:
-        url: the collector's base URL (a path prefix such as ``/va`` is kept).
-        sessions: how many viewing sessions to play.
-        concurrency: sessions played at once (one thread and keep-alive connection each).
-        seed: makes the audience repeatable (same seed, same events apart from ``ts``).
-        speed: time compression (60 = an hour of viewing in a minute); ``0`` sends as fast as
-            possible. Timestamps follow the simulated clock in either case.
-        max_requests: stop after this many HTTP requests (``None``: no limit).
-        max_seconds: stop after this much wall time (``None``: no limit).
-        allow_remote: permit a non-loopback host.
-        timeout: socket timeout per request, seconds.
-        progress: write a progress line to stderr every second (``None``: when stderr is a
-            terminal and the run lasts more than two seconds).
-        progress_stream: where the progress line goes (default stderr).
-
-    Raises:
-        ValueError: a non-loopback URL without ``allow_remote``, or bad arguments.
-    """
-    if not allow_remote and not is_loopback_url(url):
-        raise ValueError(f"refusing non-loopback URL {url!r} (pass allow_remote=True)")
-    if sessions < 0 or concurrency < 1 or speed < 0:
-        raise ValueError("sessions >= 0, concurrency >= 1 and speed >= 0 are required")
-    summary = SimulationSummary(sessions_planned=sessions)
-    run = _Run(
-        url,
-        speed=speed,
-        max_requests=max_requests,
-        max_seconds=max_seconds,
-        timeout=timeout,
-        summary=summary,
-    )
-    stream = progress_stream or sys.stderr
-    show = progress if progress is not None else stream.isatty()
-    next_index = iter(range(sessions))
-    index_lock = threading.Lock()
-
-    def worker() -> None:
-        conn_box = [run.connect()]
-        try:
-            while not run.stop.is_set():
-                with index_lock:
-                    i = next(next_index, None)
-                if i is None:
-                    return
-                events = generate_session(seed, i, run.sim_now())
-                run.play_session(conn_box, events)
-        finally:
-            conn_box[0].close()
-
-    threads = [
-        threading.Thread(target=worker, name=f"simulate-{n}", daemon=True)
-        for n in range(min(concurrency, max(1, sessions)))
-    ]
-    for t in threads:
-        t.start()
-    printed = False
-    last_print = 0.0
-    for _ in range(10_000_000):  # bounded by max_seconds / the sessions themselves
-        alive = [t for t in threads if t.is_alive()]
-        if not alive:
-            break
-        alive[0].join(1.0)
-        summary.elapsed = time.monotonic() - run.real_start
-        if run.deadline is not None and time.monotonic() >= run.deadline + run.timeout * 5:
-            run.halt("max-seconds")
-            break
-        if show and summary.elapsed > 2 and summary.elapsed - last_print >= 0.95:
-            last_print = summary.elapsed
-            with run.lock:
-                line = (
-                    f"\r[simulate] {summary.elapsed:6.1f}s  sessions {summary.sessions_started}"
-                    f"/{sessions}  events {summary.events_sent}  "
-                    f"{summary.events_per_second:7.1f} ev/s  requests {summary.requests}"
-                )
-            stream.write(line)
-            stream.flush()
-            printed = True
-    if run.deadline is not None and time.monotonic() >= run.deadline:
-        run.halt("max-seconds")
-    for t in threads:
-        t.join(run.timeout + 1)
-    summary.elapsed = time.monotonic() - run.real_start
-    if printed:
-        stream.write("\n")
-        stream.flush()
-    return summary
-
-
-# ------------------------------------------------------------------------------------------
-# CLI
-# ------------------------------------------------------------------------------------------
-def _positive_or_none(value: float | None) -> float | None:
-    return value if value else None
-
-
-@click.command("simulate")
-@click.option("--url", default=DEFAULT_URL, show_default=True, help="Playhead base URL.")
-@click.option("--sessions", default=20, show_default=True, type=click.IntRange(min=0))
-@click.option("--concurrency", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int, help="Repeatable audience.")
-@click.option(
-    "--speed",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Time compression (60 = an hour of viewing in a minute; 0 = as fast as possible).",
-)
-@click.option("--max-requests", default=None, type=click.IntRange(min=1), help="Stop after N.")
-@click.option("--max-seconds", default=None, type=click.FloatRange(min=0), help="Stop after S.")
-@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback URL.")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1))
-@click.option("--progress/--no-progress", default=None, help="Progress line on stderr.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def simulate_command(
-    url: str,
-    sessions: int,
-    concurrency: int,
-    seed: int,
-    speed: float,
-    max_requests: int | None,
-    max_seconds: float | None,
-    allow_remote: bool,
-    timeout: float,
-    progress: bool | None,
-    as_json: bool,
-) -> None:
-    """Send a simulated audience (VOD, live, ads, chapters, QoE, states) to a Playhead URL."""
-    try:
-        if allow_remote or is_loopback_url(url):  # else simulate() refuses the URL below
-            _probe(url, timeout)
-        summary = simulate(
-            url,
-            sessions=sessions,
-            concurrency=concurrency,
-            seed=seed,
-            speed=speed,
-            max_requests=max_requests,
-            max_seconds=_positive_or_none(max_seconds),
-            allow_remote=allow_remote,
-            timeout=timeout,
-            progress=progress,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    click.echo(json.dumps(summary.as_dict()) if as_json else summary.format())
-    if summary.requests and not any(key.isdigit() for key in summary.status_counts):
-        # every request failed below HTTP: the server went away (or never answered)
-        raise click.ClickException(f"no HTTP answer from {url}; {_START_HINT}")
-
-
-_START_HINT = "start a server first with `playhead serve` (or give its address with --url)"
-
-
-def _probe(url: str, timeout: float) -> None:
-    """Fail in one line, before any session is played, when nothing listens at ``url``."""
-    _, host, port, _ = parse_endpoint(url)
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise click.ClickException(f"nothing answered at {url} ({reason}); {_START_HINT}") from None
+    return [viewer_session(seed, i, start_ts + i * spacing_ms) for i in range(n)]
