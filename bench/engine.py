@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import msgspec
 
 from playhead.engine import Lifecycle, Limits, SessionFold, fold
-from playhead.protocol.types import Event, Qoe
+from playhead.events import Event, Qoe
 
 TARGET_EVENTS_PER_S = 300_000
 TARGET_REPORT_P50_MS = 2.0

@@ -99,7 +99,7 @@ def live_state_bytes(sessions: int = 2000, pings: int = 360) -> tuple[float, flo
     import tracemalloc
 
     from playhead.engine import Limits, SessionFold
-    from playhead.protocol.decode import decode_event
+    from playhead.protocols.collection.decode import decode_event
     from playhead.state import LiveSession
 
     starts = [s[0] for s in scripts(50)]

@@ -29,8 +29,8 @@ from playhead.errors import (
     StorageUnavailable,
     UnknownSession,
 )
-from playhead.protocol.decode import decode_batch, decode_event, is_array
-from playhead.protocol.types import Event
+from playhead.events import Event
+from playhead.protocols.collection.decode import decode_batch, decode_event, is_array
 from playhead.state import LiveSession, SessionStore
 from playhead.storage import (
     NewSession,

@@ -48,8 +48,8 @@ def _allowed_playhead(module: str, allowed: tuple[str, ...]) -> bool:
 @pytest.mark.parametrize(
     ("sub", "allowed"),
     [
-        ("protocol", ("playhead.protocol", "playhead.errors")),
-        ("engine", ("playhead.protocol", "playhead.engine")),
+        ("protocols", ("playhead.protocols", "playhead.events", "playhead.errors")),
+        ("engine", ("playhead.events", "playhead.engine")),
     ],
 )
 def test_core_layers_import_nothing_outside(sub: str, allowed: tuple[str, ...]) -> None:
@@ -80,5 +80,5 @@ def test_walker_resolves_imports() -> None:
     fake = PACKAGE / "engine" / "order.py"
     names = {m for _, m in imports_of(fake)}
     assert all(isinstance(n, str) and n for n in names)
-    sample = PACKAGE / "protocol" / "decode.py"
+    sample = PACKAGE / "protocols" / "collection" / "decode.py"
     assert "playhead.errors" in {m for _, m in imports_of(sample)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from playhead.protocol.types import Event
+from playhead.events import Event
 
 # Tie-break ranks at one ts (rule 11): close what is open before opening the next thing.
 RANKS: Final[dict[str, int]] = {

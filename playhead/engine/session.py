@@ -19,8 +19,7 @@ from playhead.engine.record import Record
 from playhead.engine.render import render
 from playhead.engine.report import Diagnostic, SessionReport
 from playhead.engine.states import PlayerStates
-from playhead.protocol.constants import LENIENT_PARAMS
-from playhead.protocol.types import Event, Qoe
+from playhead.events import LENIENT_PARAMS, Event, Qoe
 
 # Playback states (rule 13).
 STARTING: Final = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from playhead.engine.report import StateReport
-from playhead.protocol.constants import STANDARD_STATES
+from playhead.events import STANDARD_STATES
 
 MAX_STATES: Final[int] = 10
 

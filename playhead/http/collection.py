@@ -33,7 +33,7 @@ from playhead.errors import (
     UnknownEventType,
     error_body,
 )
-from playhead.protocol.schemas import event_schema
+from playhead.protocols.collection.schemas import event_schema
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

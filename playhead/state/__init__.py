@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from playhead.engine import Lifecycle, SessionFold
-from playhead.protocol.types import Event
+from playhead.events import Event
 
 
 class LiveSession:

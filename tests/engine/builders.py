@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from playhead.engine import Lifecycle, Limits, SessionFold, SessionReport, fold
-from playhead.protocol.types import Event, Qoe
+from playhead.events import Event, Qoe
 
 BASE = 1_700_000_000_000
 FULL_START: dict[str, Any] = {

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playhead.protocol.types import Event, Qoe
+from playhead.events import Event, Qoe
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "data"
 _QOE_KEYS = {

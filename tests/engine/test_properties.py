@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playhead.engine import Lifecycle, Limits, SessionFold, fold, order_key
-from playhead.protocol.types import Event, Qoe
+from playhead.events import Event, Qoe
 
 KINDS = [
     *["ping"] * 8,

@@ -17,7 +17,7 @@ from builders import (
 )
 
 from playhead.engine import Limits, SessionFold
-from playhead.protocol.types import Event, Qoe
+from playhead.events import Event, Qoe
 
 # -- rule 11: order -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from conftest import TS0, FakeClock, ev, open_session, start_body
 from http_helpers import assert_cors, assert_error, events_url
 
 from playhead.errors import Overloaded
-from playhead.protocol.constants import EVENT_TYPES
+from playhead.events import EVENT_TYPES
 from playhead.storage import NewSession
 from playhead.storage.sqlite import SQLiteStorage
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from playhead.engine import Limits, SessionFold
-from playhead.protocol.types import Event
+from playhead.events import Event
 from playhead.state import LiveSession, SessionStore
 from playhead.state.memory import MemoryStore
 

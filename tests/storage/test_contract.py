@@ -27,7 +27,7 @@ from playhead.app import create_app
 from playhead.config import load_settings
 from playhead.engine import Lifecycle, Limits, fold
 from playhead.errors import ConfigError, Overloaded, StorageUnavailable
-from playhead.protocol.decode import decode_event
+from playhead.protocols.collection.decode import decode_event
 from playhead.storage import NewSession, StoredEvent, Summary, open_storage
 from playhead.storage.migrate import migrate_sqlite, migration_files
 from playhead.storage.sqlite import SQLiteStorage, connect

@@ -19,9 +19,8 @@ from test_decode import MINIMAL_PARAMS, minimal
 from playhead.app import create_app
 from playhead.config import load_settings
 from playhead.errors import InvalidBody
-from playhead.protocol.constants import EVENT_TYPES
-from playhead.protocol.decode import decode_batch, decode_event
-from playhead.protocol.types import Event
+from playhead.events import EVENT_TYPES, Event
+from playhead.protocols.collection.decode import decode_batch, decode_event
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -11,7 +11,7 @@ import pytest
 from conftest import TS0, ev, start_body
 
 from playhead.errors import MAX_PROBLEMS, InvalidBody
-from playhead.protocol.decode import decode_batch, decode_event
+from playhead.protocols.collection.decode import decode_batch, decode_event
 
 
 def errors_of(raw: bytes) -> list[tuple[str, str]]:

@@ -12,16 +12,15 @@ from conftest import TS0, ev
 from test_decode import MINIMAL_PARAMS, minimal
 
 from playhead.errors import InvalidBody
-from playhead.protocol.constants import (
+from playhead.events import EVENT_TYPES, LENIENT_PARAMS
+from playhead.protocols.collection.constants import (
     CUSTOM_METADATA_EVENTS,
-    EVENT_PARAMS,
-    EVENT_TYPES,
-    LENIENT_PARAMS,
     QOE_PARAMS,
     REQUIRED_PARAMS,
+    WIRE_PARAMS,
 )
-from playhead.protocol.decode import decode_event
-from playhead.protocol.schemas import event_schema
+from playhead.protocols.collection.decode import decode_event
+from playhead.protocols.collection.schemas import event_schema
 
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 
@@ -54,7 +53,7 @@ def test_schema_is_draft_04(event_type: str) -> None:
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_schema_params_match_tables(event_type: str) -> None:
     params = event_schema(event_type)["definitions"][event_type]["properties"]["params"]
-    expected = set(EVENT_PARAMS.get(event_type, {})) | set(QOE_PARAMS)
+    expected = set(WIRE_PARAMS.get(event_type, {})) | set(QOE_PARAMS)
     if event_type == "statesUpdate":
         expected |= {"statesStart", "statesEnd"}
     assert set(params["properties"]) == expected

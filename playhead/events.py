@@ -1,12 +1,61 @@
-"""Protocol constants: event types, standard parameter keys with their JSON types, state names.
+"""The canonical media event and the media vocabulary every wire protocol maps onto.
 
-One table per concept, read by the decoder, the JSON Schema generator and the engine, so that
-what is documented, what is validated and what is computed cannot drift apart.
+A protocol adapter (the Collection API's in :mod:`playhead.protocols.collection`, the Media
+Edge API's next) decodes and validates its own bodies and produces :class:`Event` values; the
+engine, the collector and storage only ever see these. The vocabulary is the Streaming Media
+one: event types, the standard ``media.*`` parameter keys with their JSON types, player-state
+names, and the limits every value stays within.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
+
+import msgspec
+
+
+class Qoe(msgspec.Struct, frozen=True, gc=False):
+    """Quality-of-experience values one event carried; ``None`` means "not sent on this event"."""
+
+    bitrate: float | None = None
+    dropped_frames: float | None = None
+    fps: float | None = None
+    time_to_start: float | None = None
+
+
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """One accepted event, normalised.
+
+    Not tracked by the garbage collector (``gc=False``): it only holds strings, numbers and
+    containers of them, so it can never be part of a reference cycle, and live sessions keep
+    one each for their sessionStart.
+
+    Attributes:
+        type: the ``eventType`` (one of :data:`EVENT_TYPES`).
+        ts: ``playerTime.ts``, client epoch milliseconds.
+        playhead: ``playerTime.playhead``, seconds.
+        params: the standard ``params`` keys the event carried, with JSON ``null`` values
+            dropped and QoE, error and state keys moved to the fields below.
+        custom_metadata: ``customMetadata`` (only ever set on sessionStart, adStart, chapterStart).
+        qoe: QoE values from ``qoeData`` or ``params``, or ``None`` when none were sent.
+        error_id: the error id of an ``error`` event (``media.qoe.errorID`` or ``media.errorId``).
+        error_source: ``"player"`` or ``"external"`` for an ``error`` event (any other source
+            counts as ``"player"``); ``None`` when not sent.
+        states_start: player-state names this event starts (``stateStart``, ``statesUpdate``).
+        states_end: player-state names this event ends (``stateEnd``, ``statesUpdate``).
+    """
+
+    type: str
+    ts: int
+    playhead: float
+    params: dict[str, Any] = {}
+    custom_metadata: dict[str, str] = {}
+    qoe: Qoe | None = None
+    error_id: str | None = None
+    error_source: str | None = None
+    states_start: tuple[str, ...] = ()
+    states_end: tuple[str, ...] = ()
+
 
 EventType = Literal[
     "sessionStart",
@@ -117,61 +166,18 @@ CHAPTER_PARAMS: Final[dict[str, ParamType]] = {
     "media.chapter.friendlyName": "string",
 }
 
-STATE_PARAMS: Final[dict[str, ParamType]] = {"media.state.name": "string"}
-
-# QoE keys: in qoeData (their documented home) or in params (current variable pages).
-QOE_PARAMS: Final[dict[str, ParamType]] = {
-    "media.qoe.bitrate": "integer",
-    "media.qoe.droppedFrames": "integer",
-    "media.qoe.framesPerSecond": "integer",
-    "media.qoe.timeToStart": "integer",
-    "media.qoe.errorID": "string",
-    "media.qoe.errorSource": "string",
-    # listed in the 2018 table only: accepted and ignored (decisions.md rule 5)
-    "media.qoe.bitrateChange": "integer",
-}
-
-# Error details as the Error event page shows them, in params.
-ERROR_PARAMS: Final[dict[str, ParamType]] = {
-    "media.errorId": "string",
-    "media.errorSource": "string",
-}
-
-STATES_UPDATE_KEYS: Final[tuple[str, str]] = ("statesStart", "statesEnd")
-
-# Params each event type may carry besides the QoE keys (allowed on every event).
+# The params an event of each type keeps in Event.params (QoE values, error details and state
+# names have fields of their own).
 EVENT_PARAMS: Final[dict[str, dict[str, ParamType]]] = {
     "sessionStart": SESSION_PARAMS,
     "adBreakStart": AD_BREAK_PARAMS,
     "adStart": AD_PARAMS,
     "chapterStart": CHAPTER_PARAMS,
-    "stateStart": STATE_PARAMS,
-    "stateEnd": STATE_PARAMS,
-    "error": ERROR_PARAMS,
-}
-
-# Keys the protocol requires, per event type.
-REQUIRED_PARAMS: Final[dict[str, tuple[str, ...]]] = {
-    "sessionStart": (
-        "analytics.trackingServer",
-        "analytics.reportSuite",
-        "visitor.marketingCloudOrgId",
-        "media.id",
-        "media.length",
-        "media.contentType",
-        "media.playerName",
-        "media.channel",
-    ),
-    "adBreakStart": ("media.ad.podIndex", "media.ad.podSecond"),
-    "adStart": ("media.ad.id", "media.ad.length", "media.ad.podPosition", "media.ad.playerName"),
-    "chapterStart": ("media.chapter.index", "media.chapter.offset", "media.chapter.length"),
-    "stateStart": ("media.state.name",),
-    "stateEnd": ("media.state.name",),
 }
 
 # Required keys that name an account or player configuration rather than the content: mobile
 # SDKs omit them when an app has not configured them, so they are accepted missing with a
-# diagnostic unless --strict (decisions.md rule 5).
+# diagnostic unless --strict (decisions.md rule 5). The engine names them in that diagnostic.
 LENIENT_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "sessionStart": (
         "analytics.trackingServer",
@@ -194,12 +200,6 @@ VIEWER_PARAMS: Final[frozenset[str]] = frozenset(
         "appInstallationId",
     }
 )
-
-# Top-level members that may carry customMetadata (decisions.md rule 5).
-CUSTOM_METADATA_EVENTS: Final[frozenset[str]] = frozenset(
-    {"sessionStart", "adStart", "chapterStart"}
-)
-CUSTOM_METADATA_KEY_PATTERN: Final[str] = r"^[a-zA-Z0-9_.]+$"
 
 # The five standard player states in the protocol's spelling, keyed by their lower-case form.
 STANDARD_STATES: Final[dict[str, str]] = {

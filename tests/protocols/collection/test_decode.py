@@ -9,16 +9,17 @@ import pytest
 from conftest import START_PARAMS, TS0, ev, start_body
 
 from playhead.errors import InvalidBody
-from playhead.protocol.constants import (
+from playhead.events import (
     AD_BREAK_PARAMS,
     AD_PARAMS,
     CHAPTER_PARAMS,
     EVENT_TYPES,
-    REQUIRED_PARAMS,
     SESSION_PARAMS,
+    Event,
+    Qoe,
 )
-from playhead.protocol.decode import decode_batch, decode_event
-from playhead.protocol.types import Event, Qoe
+from playhead.protocols.collection.constants import REQUIRED_PARAMS
+from playhead.protocols.collection.decode import decode_batch, decode_event
 
 
 def enc(body: Any) -> bytes:

@@ -1,4 +1,4 @@
-"""Bytes → validated, normalised :class:`~playhead.protocol.types.Event`.
+"""Bytes → validated, normalised :class:`~playhead.events.Event`.
 
 Two passes (decisions.md rules 2, 4, 5):
 
@@ -22,25 +22,28 @@ from typing import Any
 import msgspec
 
 from playhead.errors import MAX_PROBLEMS, FieldError, InvalidBody
-from playhead.protocol.constants import (
-    CUSTOM_METADATA_EVENTS,
-    CUSTOM_METADATA_KEY_PATTERN,
-    ERROR_PARAMS,
-    EVENT_PARAMS,
+from playhead.events import (
     EVENT_TYPES,
     LENIENT_PARAMS,
     MAX_LIST_ITEMS,
     MAX_METADATA_KEYS,
     MAX_STRING_CHARS,
     NUMBER_LIMIT,
+    VIEWER_PARAMS,
+    Event,
+    EventType,
+    ParamType,
+    Qoe,
+)
+from playhead.protocols.collection.constants import (
+    CUSTOM_METADATA_EVENTS,
+    CUSTOM_METADATA_KEY_PATTERN,
+    ERROR_PARAMS,
     QOE_PARAMS,
     REQUIRED_PARAMS,
     STATES_UPDATE_KEYS,
-    VIEWER_PARAMS,
-    EventType,
-    ParamType,
+    WIRE_PARAMS,
 )
-from playhead.protocol.types import Event, Qoe
 
 
 class PlayerTime(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,7 +70,7 @@ _METADATA_KEY = re.compile(CUSTOM_METADATA_KEY_PATTERN)
 _ENVELOPE = ("playerTime", "eventType", "params", "qoeData", "customMetadata")
 _EMPTY: dict[str, Any] = {}
 _NO_ERRORS: list[FieldError] = []  # shared, never appended to
-_CANONICAL_KEYS = {key: key for table in EVENT_PARAMS.values() for key in table}
+_CANONICAL_KEYS = {key: key for table in WIRE_PARAMS.values() for key in table}
 
 
 def param_path(key: str, member: str = "params") -> str:
@@ -204,7 +207,7 @@ def check_members(
 
     Problems are appended to ``errors``; nothing is raised, so callers can report every field.
     """
-    allowed = EVENT_PARAMS.get(event_type, _EMPTY)
+    allowed = WIRE_PARAMS.get(event_type, _EMPTY)
     shared = event_type in CUSTOM_METADATA_EVENTS
     kept: dict[str, Any] = {}
     qoe_values: dict[str, Any] = {}

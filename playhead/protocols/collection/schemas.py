@@ -9,21 +9,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from playhead.protocol.constants import (
-    CUSTOM_METADATA_EVENTS,
-    CUSTOM_METADATA_KEY_PATTERN,
-    EVENT_PARAMS,
+from playhead.events import (
     EVENT_TYPES,
     LENIENT_PARAMS,
     MAX_LIST_ITEMS,
     MAX_METADATA_KEYS,
     MAX_STRING_CHARS,
     NUMBER_LIMIT,
-    QOE_PARAMS,
-    REQUIRED_PARAMS,
     ParamType,
 )
-from playhead.protocol.decode import TS_LIMIT
+from playhead.protocols.collection.constants import (
+    CUSTOM_METADATA_EVENTS,
+    CUSTOM_METADATA_KEY_PATTERN,
+    QOE_PARAMS,
+    REQUIRED_PARAMS,
+    WIRE_PARAMS,
+)
+from playhead.protocols.collection.decode import TS_LIMIT
 
 # The limits of every value (decode.string_problem, decode.number_problem)
 _RANGE = {"minimum": -NUMBER_LIMIT, "maximum": NUMBER_LIMIT}
@@ -64,7 +66,7 @@ def event_schema(event_type: str, *, strict: bool = False) -> dict[str, Any]:
     if event_type not in EVENT_TYPES:
         raise KeyError(event_type)
     params: dict[str, Any] = {
-        k: _param_schema(v) for k, v in EVENT_PARAMS.get(event_type, {}).items()
+        k: _param_schema(v) for k, v in WIRE_PARAMS.get(event_type, {}).items()
     }
     params.update({k: _param_schema(v) for k, v in QOE_PARAMS.items()})
     if event_type == "statesUpdate":

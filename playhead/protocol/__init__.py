@@ -1,1 +1,0 @@
-"""The wire protocol: constants, decoded types, decoding and validation, JSON Schemas (pure)."""
