@@ -1,8 +1,10 @@
-"""A fake Media Collection API collector on 127.0.0.1 (stdlib ``http.server``) for client tests.
+"""An in-memory Media Collection API collector for client and simulator tests (no HTTP server).
 
-It records every request, answers like the protocol says (``201`` + relative ``Location``,
-``204`` for events, ``404``/``410``), checks the required params of each event type (``400``
-with the server's error document otherwise), and can be scripted to fail the next requests.
+:class:`FakeCollector` answers through :class:`playhead.client.MockTransport` like the protocol
+says (``201`` + relative ``Location``, ``204`` for events, ``404``/``410``), checks the required
+params of each event type (``400`` with the server's error document otherwise), records every
+request, and can be scripted: fail the next requests with a status or a network error, hold
+answers until the test lets them go. Thread-safe (the simulator calls it from many threads).
 """
 
 from __future__ import annotations
@@ -12,12 +14,21 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 
-from playhead.protocol.constants import EVENT_TYPES as _EVENT_TYPES
+from playhead.client import MockTransport, Response
 
+#: The protocol's event types (a copy of the spec's list: the fake does not read the server's).
+EVENT_TYPES = frozenset(
+    {
+        "sessionStart", "sessionComplete", "sessionEnd", "play", "ping", "pauseStart",
+        "bufferStart", "bitrateChange", "error", "adBreakStart", "adBreakComplete", "adStart",
+        "adComplete", "adSkip", "chapterStart", "chapterComplete", "chapterSkip", "stateStart",
+        "stateEnd", "statesUpdate",
+    }
+)  # fmt: skip
 REQUIRED_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sessionStart": {
         "analytics.trackingServer": str,
@@ -44,7 +55,6 @@ REQUIRED_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "stateStart": {"media.state.name": str},
     "stateEnd": {"media.state.name": str},
 }
-EVENT_TYPES = frozenset(_EVENT_TYPES)
 CUSTOM_METADATA_EVENTS = frozenset({"sessionStart", "adStart", "chapterStart"})
 
 
@@ -91,12 +101,13 @@ def validate(body: Any) -> list[str]:
 
 @dataclass
 class Recorded:
-    """One request the collector received."""
+    """One request the collector received (``status`` is ``None`` for a played network error)."""
 
     method: str
     path: str
     body: Any
-    status: int
+    headers: dict[str, str]
+    status: int | None
     sid: str | None
     time: float
 
@@ -109,136 +120,105 @@ class CollectorState:
     requests: list[Recorded] = field(default_factory=list)
     sessions: dict[str, list[Any]] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
-    # statuses to answer to the next matching requests instead of handling them
-    fail_next: deque[int] = field(default_factory=deque)
+    # what to answer to the next matching requests instead of handling them: a status, or an
+    # exception to raise (a network error)
+    fail_next: deque[int | BaseException] = field(default_factory=deque)
     fail_events_only: bool = False
-    delay: float = 0.0
+    # cleared: every request waits until the test sets it again
+    gate: threading.Event = field(default_factory=threading.Event)
     in_flight: dict[str, int] = field(default_factory=dict)
     max_in_flight: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-
-def _make_handler(state: CollectorState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _answer(self, status: int, body: bytes = b"", location: str | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Access-Control-Expose-Headers", "Location")
-            if location:
-                self.send_header("Location", location)
-            if body:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
-
-        def do_OPTIONS(self) -> None:
-            self.send_response(204)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Access-Control-Allow-Methods", "OPTIONS,POST,PUT")
-            self.send_header("Access-Control-Allow-Headers", "Content-Type")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            path = self.path
-            try:
-                body: Any = json.loads(raw)
-            except ValueError:
-                body = None
-            api = state.prefix + "/api/v1/sessions"
-            sid: str | None = None
-            if path.startswith(api + "/") and path.endswith("/events"):
-                sid = path[len(api) + 1 : -len("/events")]
-            with state.lock:
-                key = sid or "<start>"
-                state.in_flight[key] = state.in_flight.get(key, 0) + 1
-                state.max_in_flight[key] = max(
-                    state.max_in_flight.get(key, 0), state.in_flight[key]
-                )
-            try:
-                if state.delay:
-                    time.sleep(state.delay)
-                status, resp, location = self._handle(path, api, sid, body)
-                with state.lock:
-                    state.requests.append(
-                        Recorded("POST", path, body, status, sid, time.monotonic())
-                    )
-                self._answer(status, resp, location)
-            finally:
-                with state.lock:
-                    state.in_flight[key] -= 1
-
-        def _handle(
-            self, path: str, api: str, sid: str | None, body: Any
-        ) -> tuple[int, bytes, str | None]:
-            with state.lock:
-                if state.fail_next and (sid is not None or not state.fail_events_only):
-                    return state.fail_next.popleft(), b"", None
-            if path != api and sid is None:
-                return 404, b'{"message":"not found","errors":[]}', None
-            problems = validate(body)
-            if not problems and sid is None and body.get("eventType") != "sessionStart":
-                problems = ["POST /sessions needs a sessionStart"]
-            if not problems and sid is not None and body.get("eventType") == "sessionStart":
-                problems = ["sessionStart on the events path"]
-            if problems:
-                doc = {
-                    "message": "invalid",
-                    "errors": [{"path": "$", "problem": p} for p in problems],
-                }
-                return 400, json.dumps(doc).encode(), None
-            with state.lock:
-                if sid is None:
-                    new_sid = secrets.token_hex(32)
-                    state.sessions[new_sid] = [body]
-                    return 201, b"", f"/api/v1/sessions/{new_sid}"
-                if sid not in state.sessions:
-                    return 404, b'{"message":"unknown session","errors":[]}', None
-                if sid in state.closed:
-                    return 410, b'{"message":"session closed","errors":[]}', None
-                state.sessions[sid].append(body)
-                if body["eventType"] == "sessionEnd":
-                    state.closed.add(sid)
-                return 204, b"", None
-
-    return Handler
+    def __post_init__(self) -> None:
+        self.gate.set()
 
 
 class FakeCollector:
-    """Context manager running the fake collector on an ephemeral 127.0.0.1 port.
+    """The collector at ``url`` (which includes the optional ``prefix``), in memory.
 
-    ``url`` includes the optional ``prefix``; ``state`` is the shared record.
+    Give :attr:`transport` to the client (``Tracker(fc.url, transport=fc.transport)``); the
+    host in :attr:`url` is never resolved.
     """
 
-    def __init__(self, prefix: str = "") -> None:
+    def __init__(self, prefix: str = "", origin: str = "http://127.0.0.1:8000") -> None:
         self.state = CollectorState(prefix=prefix.rstrip("/"))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self.state))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = origin + self.state.prefix
+        self.transport = MockTransport(self.handle)
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        assert isinstance(host, str)
-        return f"http://{host}:{port}{self.state.prefix}"
+    def handle(self, method: str, path: str, raw: bytes, headers: Mapping[str, str]) -> Response:
+        """The :class:`MockTransport` handler."""
+        state = self.state
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        api = state.prefix + "/api/v1/sessions"
+        sid: str | None = None
+        if path.startswith(api + "/") and path.endswith("/events"):
+            sid = path[len(api) + 1 : -len("/events")]
+        key = sid or "<start>"
+        with state.lock:
+            state.in_flight[key] = state.in_flight.get(key, 0) + 1
+            state.max_in_flight[key] = max(state.max_in_flight.get(key, 0), state.in_flight[key])
+        try:
+            state.gate.wait(30)
+            with state.lock:
+                scripted = None
+                if state.fail_next and (sid is not None or not state.fail_events_only):
+                    scripted = state.fail_next.popleft()
+            if isinstance(scripted, BaseException):
+                self._record(method, path, body, headers, None, sid)
+                raise scripted
+            if scripted is not None:
+                response = Response(scripted)
+            else:
+                response = self._answer(method, path, api, sid, body)
+            self._record(method, path, body, headers, response.status, sid)
+            return response
+        finally:
+            with state.lock:
+                state.in_flight[key] -= 1
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
+    def _record(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        headers: Mapping[str, str],
+        status: int | None,
+        sid: str | None,
+    ) -> None:
+        with self.state.lock:
+            self.state.requests.append(
+                Recorded(method, path, body, dict(headers), status, sid, time.monotonic())
+            )
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+    def _answer(self, method: str, path: str, api: str, sid: str | None, body: Any) -> Response:
+        state = self.state
+        if method != "POST" or (path != api and sid is None):
+            return _json(404, {"message": "not found", "errors": []})
+        problems = validate(body)
+        if not problems and sid is None and body.get("eventType") != "sessionStart":
+            problems = ["POST /sessions needs a sessionStart"]
+        if not problems and sid is not None and body.get("eventType") == "sessionStart":
+            problems = ["sessionStart on the events path"]
+        if problems:
+            errors = [{"path": "$", "problem": p} for p in problems]
+            return _json(400, {"message": "invalid", "errors": errors})
+        with state.lock:
+            if sid is None:
+                new_sid = secrets.token_hex(32)
+                state.sessions[new_sid] = [body]
+                return Response(201, {"Location": f"/api/v1/sessions/{new_sid}"})
+            if sid not in state.sessions:
+                return _json(404, {"message": "unknown session", "errors": []})
+            if sid in state.closed:
+                return _json(410, {"message": "session closed", "errors": []})
+            state.sessions[sid].append(body)
+            if body["eventType"] == "sessionEnd":
+                state.closed.add(sid)
+            return Response(204)
 
     # helpers for tests
     def events(self, sid: str) -> list[Any]:
@@ -250,8 +230,8 @@ class FakeCollector:
         """Event types accepted for ``sid``, in arrival order."""
         return [b["eventType"] for b in self.events(sid)]
 
-    def statuses(self) -> list[int]:
-        """Statuses answered so far, in order."""
+    def statuses(self) -> list[int | None]:
+        """Statuses answered so far, in order (``None`` for a played network error)."""
         with self.state.lock:
             return [r.status for r in self.state.requests]
 
@@ -259,3 +239,7 @@ class FakeCollector:
         """Make later events for ``sid`` answer ``410``."""
         with self.state.lock:
             self.state.closed.add(sid)
+
+
+def _json(status: int, document: Any) -> Response:
+    return Response(status, {"Content-Type": "application/json"}, json.dumps(document).encode())

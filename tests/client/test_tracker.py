@@ -1,8 +1,13 @@
-"""playhead.client.Tracker against the stdlib fake collector (tests/client/fakecollector.py)."""
+"""playhead.client.Tracker over a MockTransport answered by the in-memory fake collector
+(tests/client/fakecollector.py): no HTTP server. test_tracker_server.py runs it against the real
+server, test_transport.py tests the transports themselves."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +15,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import itertools
-
 from fakecollector import FakeCollector
 
 from playhead.client import (
+    BaseTransport,
     Clock,
+    MockTransport,
     PlayheadError,
+    Response,
     ResponseError,
     Tracker,
-    Transport,
     TransportError,
     parse_location,
 )
@@ -43,8 +48,14 @@ def _sid(session: Any) -> str:
     return str(sid)
 
 
+def _tracker(fc: FakeCollector, **options: Any) -> Tracker:
+    options.setdefault("backoff", 0.01)
+    return Tracker(fc.url, transport=fc.transport, **options)
+
+
 def test_events_in_order_with_increasing_ts_and_custom_metadata() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS, custom_metadata={"show": "x", "n": 3})  # type: ignore[dict-item]
         s.play(0)
         s.ping(10)
@@ -87,22 +98,26 @@ def test_events_in_order_with_increasing_ts_and_custom_metadata() -> None:
 
 
 def test_events_queued_before_sid_are_sent_after_it() -> None:
-    with FakeCollector() as fc:
-        fc.state.delay = 0.05  # every answer is slow: events pile up before the sid arrives
-        with Tracker(fc.url) as tracker:
-            s = tracker.start_session(PARAMS)
-            assert s.sid is None
-            for i in range(5):
-                s.ping(i * 10)
-            assert tracker.flush(10)
-            sid = _sid(s)
-        assert fc.event_types(sid) == ["sessionStart"] + ["ping"] * 5
-        assert [e["playerTime"]["playhead"] for e in fc.events(sid)[1:]] == [0, 10, 20, 30, 40]
-        assert max(fc.state.max_in_flight.values()) == 1
+    fc = FakeCollector()
+    fc.state.gate.clear()  # the sessionStart is not answered: events pile up behind it
+    with _tracker(fc) as tracker:
+        s = tracker.start_session(PARAMS)
+        for i in range(5):
+            s.ping(i * 10)
+        assert tracker.flush(0.1) is False
+        assert s.sid is None
+        assert tracker._worker.pending() == 6
+        fc.state.gate.set()
+        assert tracker.flush(10)
+        sid = _sid(s)
+    assert fc.event_types(sid) == ["sessionStart"] + ["ping"] * 5
+    assert [e["playerTime"]["playhead"] for e in fc.events(sid)[1:]] == [0, 10, 20, 30, 40]
+    assert max(fc.state.max_in_flight.values()) == 1
 
 
 def test_location_with_prefix_is_put_back() -> None:
-    with FakeCollector(prefix="/va") as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector(prefix="/va")
+    with _tracker(fc) as tracker:
         assert fc.url.endswith("/va")
         s = tracker.start_session(PARAMS)
         s.play(0)
@@ -122,7 +137,8 @@ def test_parse_location_forms() -> None:
 
 
 def test_retry_on_503_then_success() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         fc.state.fail_next.extend([503, 503])
         s = tracker.start_session(PARAMS)
         s.play(0)
@@ -134,7 +150,8 @@ def test_retry_on_503_then_success() -> None:
 
 
 def test_event_retry_on_503_keeps_order() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS)
         _sid(s)
         fc.state.fail_events_only = True
@@ -147,7 +164,8 @@ def test_event_retry_on_503_keeps_order() -> None:
 
 
 def test_no_retry_on_400() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS)
         _sid(s)
         s.send("adBreakStart", 0, params={"media.ad.podSecond": 0})  # podIndex missing
@@ -161,7 +179,8 @@ def test_no_retry_on_400() -> None:
 
 def test_bad_session_start_is_not_retried_and_events_are_dropped() -> None:
     errors: list[PlayheadError] = []
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01, on_error=errors.append) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc, on_error=errors.append) as tracker:
         bad = dict(PARAMS)
         del bad["media.id"]
         s = tracker.start_session(bad)
@@ -177,7 +196,8 @@ def test_bad_session_start_is_not_retried_and_events_are_dropped() -> None:
 
 
 def test_resume_on_410() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS, custom_metadata={"k": "v"})
         s.play(0)
         assert tracker.flush(10)
@@ -201,7 +221,8 @@ def test_resume_on_410() -> None:
 
 
 def test_resume_on_404_but_not_for_session_end() -> None:
-    with FakeCollector() as fc, Tracker(fc.url, backoff=0.01) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS)
         sid = _sid(s)
         with fc.state.lock:
@@ -216,28 +237,47 @@ def test_resume_on_404_but_not_for_session_end() -> None:
         assert len(s.sids) == 2
 
 
-def test_network_error_retried_then_transport_error() -> None:
-    # a port nobody listens on: every attempt fails at the network level
-    t = Transport("http://127.0.0.1:9", max_retries=2, backoff=0.0, timeout=1)
-    with pytest.raises(TransportError):
-        t.post("/api/v1/sessions", {})
+def test_network_errors_are_retried_in_order() -> None:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
+        fc.state.fail_next.extend([ConnectionRefusedError(), ConnectionResetError()])
+        s = tracker.start_session(PARAMS)
+        sid = _sid(s)
+        fc.state.fail_next.append(TimeoutError())
+        s.play(0)
+        s.ping(10)
+        assert tracker.flush(10)
+    assert fc.statuses() == [None, None, 201, None, 204, 204]
+    assert fc.event_types(sid) == ["sessionStart", "play", "ping"]
+    assert s.errors == []
 
 
-def test_transport_network_error_retry_counts_sleeps() -> None:
-    sleeps: list[float] = []
-    t = Transport("http://127.0.0.1:9", max_retries=3, backoff=0.1, sleep=sleeps.append)
-    with pytest.raises(TransportError):
-        t.post("/x", {})
-    assert len(sleeps) == 3
-    assert sleeps[0] <= 0.1 < sleeps[2] <= 0.4  # exponential: 0.05-0.1, 0.1-0.2, 0.2-0.4
+def test_exhausted_network_errors_are_reported_and_the_session_goes_on() -> None:
+    errors: list[PlayheadError] = []
+    fc = FakeCollector()
+    with _tracker(fc, max_retries=2, on_error=errors.append) as tracker:
+        s = tracker.start_session(PARAMS)
+        sid = _sid(s)
+        fc.state.fail_next.extend([ConnectionResetError()] * 3)
+        s.play(0)
+        s.ping(10)
+        assert tracker.flush(10)
+    assert fc.statuses() == [201, None, None, None, 204]
+    assert fc.event_types(sid) == ["sessionStart", "ping"]
+    assert len(s.errors) == 1 and isinstance(s.errors[0], TransportError)
+    assert "after 3 attempts" in str(s.errors[0])
+    assert errors == s.errors
+    assert s.responses == [201, 204]
 
 
 def test_flush_timeout_returns_false_then_true() -> None:
-    with FakeCollector() as fc, Tracker(fc.url) as tracker:
-        fc.state.delay = 0.3
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
+        fc.state.gate.clear()
         s = tracker.start_session(PARAMS)
         s.play(0)
         assert tracker.flush(0.05) is False
+        fc.state.gate.set()
         assert tracker.flush(10) is True
         assert fc.event_types(_sid(s)) == ["sessionStart", "play"]
 
@@ -247,7 +287,8 @@ def test_explicit_ts_for_replays_and_clock_monotonic() -> None:
     values = [clock.now() for _ in range(1000)]
     assert all(b - a >= 1 for a, b in itertools.pairwise(values))
     assert values[0] >= 1_000
-    with FakeCollector() as fc, Tracker(fc.url) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS, ts=1_700_000_000_000)
         s.play(0, ts=1_700_000_000_500)
         s.ping(10, ts=1_700_000_010_500)
@@ -260,7 +301,79 @@ def test_explicit_ts_for_replays_and_clock_monotonic() -> None:
 
 
 def test_session_start_not_allowed_through_send() -> None:
-    with FakeCollector() as fc, Tracker(fc.url) as tracker:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
         s = tracker.start_session(PARAMS)
         with pytest.raises(ValueError, match="start_session"):
             s.send("sessionStart", 0)
+
+
+def test_requests_are_json_posts_with_json_headers() -> None:
+    fc = FakeCollector()
+    with _tracker(fc) as tracker:
+        s = tracker.start_session(PARAMS, ts=1_700_000_000_000)
+        s.play(0, ts=1_700_000_000_500)
+        assert tracker.flush(10)
+    assert [r.method for r in fc.state.requests] == ["POST", "POST"]
+    for r in fc.state.requests:
+        assert r.headers == {"Content-Type": "application/json", "Accept": "application/json"}
+    assert fc.state.requests[1].body == {
+        "playerTime": {"playhead": 0.0, "ts": 1_700_000_000_500},
+        "eventType": "play",
+    }
+
+
+def test_canned_answers_from_a_plain_handler() -> None:
+    """The seam needs no fake collector: a function answering (method, path, body, headers)."""
+    seen: list[tuple[str, str, dict[str, Any]]] = []
+    sid = "cd" * 32
+
+    def handler(method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        seen.append((method, path, json.loads(body)))
+        if path == "/va/api/v1/sessions":
+            return Response(201, {"location": f"/api/v1/sessions/{sid}"})
+        return Response(204)
+
+    with Tracker("https://metrics.example.com/va/", transport=MockTransport(handler)) as tracker:
+        s = tracker.start_session(PARAMS)
+        s.end(0)
+        assert tracker.flush(10)
+    assert s.sids == [sid] and s.responses == [201, 204]
+    assert [(m, p, b["eventType"]) for m, p, b in seen] == [
+        ("POST", "/va/api/v1/sessions", "sessionStart"),
+        ("POST", f"/va/api/v1/sessions/{sid}/events", "sessionEnd"),
+    ]
+
+
+def test_201_without_location_is_an_error_and_events_are_dropped() -> None:
+    errors: list[PlayheadError] = []
+    transport = MockTransport(lambda *_: Response(201))
+    with Tracker("http://c.test", transport=transport, on_error=errors.append) as tracker:
+        s = tracker.start_session(PARAMS)
+        s.play(0)
+        assert tracker.flush(10)
+    assert s.sid is None and s.responses == []  # the start failed: no status is recorded
+    assert [str(e) for e in errors] == [
+        "201 without a Location header",
+        "play dropped: the session has no id",
+    ]
+
+
+def test_close_closes_the_transport() -> None:
+    class Closing(BaseTransport):
+        closed = 0
+
+        def request(
+            self, method: str, path: str, body: bytes, headers: Mapping[str, str]
+        ) -> Response:
+            return Response(201, {"Location": "/api/v1/sessions/" + "ef" * 32})
+
+        def close(self) -> None:
+            self.closed += 1
+
+    transport = Closing()
+    tracker = Tracker("http://c.test", transport=transport)
+    assert tracker.transport.transport is transport
+    tracker.start_session(PARAMS)
+    assert tracker.close(10)
+    assert transport.closed == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,27 @@ def test_simulator_against_real_server(server: str) -> None:
     expected = sum(len(events) for events in simulate_sessions(21, 12))
     assert summary.status_counts == {"201": 12, "204": expected - 12}
     assert summary.sessions_finished == 12
+
+
+def test_simulator_under_a_prefix(prefixed_server: str) -> None:
+    from playhead.simulator import simulate, simulate_sessions
+
+    summary = simulate(prefixed_server + "/va", sessions=3, concurrency=2, seed=4, speed=0)
+    expected = sum(len(events) for events in simulate_sessions(4, 3))
+    assert summary.status_counts == {"201": 3, "204": expected - 3}
+    assert summary.sessions_finished == 3
+
+
+def test_simulate_command_prints_the_summary(server: str) -> None:
+    from click.testing import CliRunner
+
+    from playhead.simulator import simulate_command, simulate_sessions
+
+    args = ["--url", server, "--sessions", "3", "--speed", "0", "--seed", "5", "--json"]
+    result = CliRunner().invoke(simulate_command, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    expected = sum(len(events) for events in simulate_sessions(5, 3))
+    assert summary["sessions_started"] == summary["sessions_finished"] == 3
+    assert summary["status_counts"] == {"201": 3, "204": expected - 3}
+    assert summary["requests"] == summary["events_sent"] == expected
