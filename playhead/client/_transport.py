@@ -248,8 +248,8 @@ class Transport:
         backoff: first retry delay in seconds; doubled on each retry (with jitter: each delay
             is between half and all of its nominal value).
         max_backoff: upper bound of one delay.
-        sleep: the function used to wait (tests pass a fake; an exception it raises, other
-            than a network error, stops the retries and propagates).
+        sleep: the function used to wait between attempts (tests pass a fake); an exception
+            it raises stops the retries and propagates out of :meth:`post`.
         retry_statuses: the statuses retried (default :data:`RETRY_STATUSES`).
         transport: what sends each attempt (default: an :class:`HTTPTransport` to
             ``endpoint``); :meth:`close` closes it.
