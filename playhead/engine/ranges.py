@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-_NONE: list[tuple[float, float]] = []  # shared until the first seek, never mutated
+import msgspec
+
 # Finished ranges are merged when this many pile up; past the same number of *disjoint* ones,
 # new ranges are no longer counted (a session cannot grow without bound).
 MAX_RANGES: Final = 1000
@@ -22,39 +23,45 @@ def merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-class PlayedRanges:
-    """A union of closed playhead intervals; extending the latest one costs no allocation."""
+class PlayedRanges(msgspec.Struct, array_like=True, gc=False):
+    """A union of closed playhead intervals; extending the latest one costs no allocation.
 
-    __slots__ = ("_done", "hi", "lo", "overflow")
+    Attributes:
+        done: finished ranges ``(from, to)``, in the order they were left (not merged until
+            :data:`MAX_RANGES` pile up); ``None`` until the first seek.
+        lo: start of the range being extended (seconds of playhead).
+        hi: its end; ``lo == hi`` while nothing was played.
+        overflow: ranges were dropped past :data:`MAX_RANGES` disjoint ones.
+    """
 
-    def __init__(self) -> None:
-        self._done: list[tuple[float, float]] = _NONE
-        self.lo = 0.0
-        self.hi = 0.0
-        self.overflow = False  # ranges were dropped past MAX_RANGES
+    done: list[tuple[float, float]] | None = None
+    lo: float = 0.0
+    hi: float = 0.0
+    overflow: bool = False
 
     def add(self, a: float, b: float) -> None:
         """Add the interval [a, b] (a < b)."""
         if self.lo <= a <= self.hi:
-            self.hi = max(self.hi, b)
+            if b > self.hi:
+                self.hi = b
             return
         if self.hi > self.lo:
-            if self._done is _NONE:
-                self._done = []
-            elif len(self._done) >= MAX_RANGES:
-                self._done = merge(self._done)
-                if len(self._done) >= MAX_RANGES and not any(
-                    lo <= a <= hi for lo, hi in self._done
-                ):
+            done = self.done
+            if done is None:
+                done = self.done = []
+            elif len(done) >= MAX_RANGES:
+                done = self.done = merge(done)
+                if len(done) >= MAX_RANGES and not any(lo <= a <= hi for lo, hi in done):
                     self.overflow = True
                     return
-            self._done.append((self.lo, self.hi))
+            done.append((self.lo, self.hi))
         self.lo = a
         self.hi = b
 
     def ranges(self) -> list[tuple[float, float]]:
         """The union as sorted, disjoint ``(from, to)`` ranges."""
-        spans = [*self._done, (self.lo, self.hi)] if self.hi > self.lo else list(self._done)
+        done = self.done or []
+        spans = [*done, (self.lo, self.hi)] if self.hi > self.lo else list(done)
         return merge(spans)
 
     def size(self) -> float:

@@ -9,36 +9,49 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 # Key tuples shared between records; bounded, since keys come from clients.
 _KEYSETS: dict[tuple[str, ...], tuple[str, ...]] = {}
 _MAX_KEYSETS = 4096
 
 
-class Record:
-    """An immutable mapping stored as shared keys and a tuple of values."""
+class Record(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """An immutable mapping stored as keys and a tuple of values, in the original order.
 
-    __slots__ = ("_keys", "_values")
+    Build one from a mapping with :meth:`of`, which shares the key tuple with earlier records
+    of the same keys. Not tracked by the garbage collector: it only holds strings and JSON
+    values, so it can never be part of a reference cycle.
 
-    def __init__(self, mapping: dict[str, Any]) -> None:
+    Attributes:
+        keys: the mapping's keys, in order.
+        values: the values, in the same order.
+    """
+
+    keys: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, mapping: dict[str, Any]) -> Record:
+        """A record of ``mapping``'s items, sharing its key tuple with earlier same-key ones."""
         keys = tuple(mapping)
         shared = _KEYSETS.get(keys)
         if shared is None:
             if len(_KEYSETS) < _MAX_KEYSETS:
                 _KEYSETS[keys] = keys
             shared = keys
-        self._keys = shared
-        self._values = tuple(mapping.values())
+        return cls(shared, tuple(mapping.values()))
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default``."""
         try:
-            return self._values[self._keys.index(key)]
+            return self.values[self.keys.index(key)]
         except ValueError:
             return default
 
     def to_dict(self) -> dict[str, Any]:
         """A new dict with the same items, in the original order."""
-        return dict(zip(self._keys, self._values, strict=True))
+        return dict(zip(self.keys, self.values, strict=True))
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self.keys)

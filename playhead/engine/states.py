@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from typing import Final
 
+import msgspec
+
 from playhead.engine.report import StateReport
 from playhead.events import STANDARD_STATES
 
 MAX_STATES: Final[int] = 10
 
 
-class _State:
-    """Running figures of one player state name."""
+class PlayerState(msgspec.Struct, array_like=True, gc=False):
+    """Running figures of one player state name.
 
-    __slots__ = ("count", "name", "open_since", "time_ms")
+    Attributes:
+        count: how many times it started.
+        time_ms: event time it was set, up to its latest end (ms).
+        open_since: the ts it was last started at while it is set, else ``None``.
+    """
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.count = 0
-        self.time_ms = 0
-        self.open_since: int | None = None
+    count: int = 0
+    time_ms: int = 0
+    open_since: int | None = None
 
 
 def canonical_state_name(name: str) -> str:
@@ -27,22 +31,24 @@ def canonical_state_name(name: str) -> str:
     return STANDARD_STATES.get(name.lower(), name)
 
 
-class PlayerStates:
-    """The player states of one session, in the order first started."""
+class PlayerStates(msgspec.Struct, array_like=True, gc=False):
+    """The player states of one session.
 
-    __slots__ = ("_states",)
+    Attributes:
+        by_name: each state's figures by its name (the protocol spelling of a standard name),
+            in the order first started.
+    """
 
-    def __init__(self) -> None:
-        self._states: dict[str, _State] = {}
+    by_name: dict[str, PlayerState] = {}
 
     def start(self, raw: str, ts: int) -> str | None:
         """Start state ``raw`` at ``ts``; return a diagnostic problem when it is refused."""
         name = canonical_state_name(raw)
-        state = self._states.get(name)
+        state = self.by_name.get(name)
         if state is None:
-            if len(self._states) >= MAX_STATES:
+            if len(self.by_name) >= MAX_STATES:
                 return f"more than {MAX_STATES} player states: {name!r} ignored"
-            state = self._states[name] = _State(name)
+            state = self.by_name[name] = PlayerState()
         elif state.open_since is not None:
             return f"stateStart of {name!r} while it is already set: ignored"
         state.count += 1
@@ -52,7 +58,7 @@ class PlayerStates:
     def end(self, raw: str, ts: int) -> str | None:
         """End state ``raw`` at ``ts``; return a diagnostic problem when it is refused."""
         name = canonical_state_name(raw)
-        state = self._states.get(name)
+        state = self.by_name.get(name)
         if state is None:
             return f"stateEnd of {name!r}, a state that never started: ignored"
         if state.open_since is None:
@@ -64,7 +70,7 @@ class PlayerStates:
     def rows(self, last_ts: int) -> list[StateReport]:
         """Return the report rows, open states accrued up to ``last_ts`` (rule 22)."""
         out: list[StateReport] = []
-        for s in self._states.values():
+        for name, s in self.by_name.items():
             ms = s.time_ms if s.open_since is None else s.time_ms + last_ts - s.open_since
-            out.append(StateReport(name=s.name, is_set=True, count=s.count, time=ms / 1000))
+            out.append(StateReport(name=name, is_set=True, count=s.count, time=ms / 1000))
         return out
