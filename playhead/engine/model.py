@@ -8,10 +8,11 @@ map of field names) and untracked by the garbage collector (``gc=False``): a fol
 numbers, strings, containers of them and these Structs, none of which refers back to its
 holder, so it can never be part of a reference cycle.
 
-Nothing is shared between folds except immutable values: containers a session may never need
-are ``None`` until first used (live sessions are many, bench/memory.py), and an open ad or
-chapter is an index into its list rather than a second reference to the same object, so a
-decoded fold is laid out exactly as the one encoded.
+Nothing the fold changes is reachable twice: containers a session may never need are ``None``
+until first used (rather than one shared empty container; live sessions are many,
+bench/memory.py), and an open ad or chapter is an index into its list rather than a second
+reference to the same object. So a decoded fold, in which no two fields share an object,
+behaves exactly as the one encoded (the params dicts kept from events are only ever read).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ class FoldState(msgspec.Struct, kw_only=True, array_like=True, gc=False, tag=LAY
         run_counted: the current run is a stall already counted.
         run_playhead: the playhead of the current run.
         journal: ``(ms, chapter index, bitrate)`` spans of the current run credited as played,
-            taken back if it becomes a stall; ``None`` when there are none.
+            taken back if it becomes a stall; ``None`` (or empty) when there are none.
         stall_count, stall_ms: stalls (rule 15) and their time.
         bitrate: the bitrate in force, else ``None``.
         bitrate_sum: the sum of bitrate × ms played under it (rule 18).
