@@ -1,40 +1,50 @@
-"""Assembles the server: storage, live state, collector, background sweeper and HTTP routes."""
+"""The composition root: settings in, the assembled server out.
+
+:func:`build_services` chooses the storage and live-state backends from the settings and wires
+the collection service, the reports and the periodic jobs; :func:`create_app` puts the HTTP
+adapters in front of them. A later capability (metrics, health, another protocol, another
+backend) is new modules plus a line here.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
-from playhead.collector import Clock, Collector, wall_clock_ms
+from playhead.collector import Clock, Collector, lifecycle, wall_clock_ms
+from playhead.collector.restore import restore
+from playhead.collector.sweeper import sweep
 from playhead.config import Settings
+from playhead.engine import Limits
 from playhead.errors import ClientError
-from playhead.http import routes
-from playhead.http.collection import CollectionApp
+from playhead.http.collection_api import CollectionAPI
+from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
-from playhead.state.memory import MemoryStore
-from playhead.storage import open_storage
+from playhead.http.routes import routes
+from playhead.ops.scheduler import Scheduler
+from playhead.reports.session import SessionReports
+from playhead.state import LiveState
+from playhead.state.memory import MemoryState
+from playhead.storage import Storage, open_storage
 
 log = logging.getLogger("playhead")
 
 
-async def _every(seconds: float, action: str, collector: Collector) -> None:
-    """Run a periodic duty until cancelled; a failure is logged, never fatal."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:  # each loop survives every error, logs it, and tries again next time
-            if action == "sweep":
-                await collector.sweep()
-            elif action == "summaries":
-                await collector.refresh_summaries(spread=seconds * 0.8)
-            else:
-                settle_garbage()
-        except Exception:
-            log.exception("periodic %s failed", action)
+@dataclasses.dataclass
+class Services:
+    """Everything the HTTP adapters and the lifespan use, built once from the settings."""
+
+    settings: Settings
+    storage: Storage
+    state: LiveState
+    collector: Collector
+    reports: SessionReports
+    scheduler: Scheduler
 
 
 def settle_garbage() -> None:
@@ -52,9 +62,53 @@ def settle_garbage() -> None:
     gc.freeze()
 
 
+def build_services(
+    settings: Settings, clock: Clock = wall_clock_ms, *, manage_gc: bool = False
+) -> Services:
+    """The services of one server, wired from ``settings`` (nothing started yet)."""
+    storage = open_storage(
+        settings.db,
+        queue_size=settings.queue_size,
+        batch_size=settings.batch_size,
+        synchronous=settings.sqlite_sync,
+        timeout=settings.storage_timeout,
+    )
+    rules = lifecycle.Rules(
+        idle_ms=int(settings.idle_timeout * 1000),
+        grace_ms=int(settings.end_grace * 1000),
+        max_duration_ms=int(settings.max_duration * 1000),
+    )
+    limits = Limits(
+        stall_timeout_ms=int(settings.stall_timeout * 1000),
+        max_duration_ms=int(settings.max_duration * 1000),
+    )
+    state = MemoryState(lambda live: lifecycle.deadline(live, rules))
+    collector = Collector(
+        storage,
+        state,
+        rules=rules,
+        limits=limits,
+        max_open=settings.max_open_sessions,
+        timeout=settings.storage_timeout,
+        clock=clock,
+    )
+    reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
+    scheduler = Scheduler()
+    scheduler.add("sweep", settings.sweep_interval, lambda: sweep(collector))
+    interval = settings.summary_interval
+    scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
+    if manage_gc:
+        scheduler.add("gc", 5.0, _settle_garbage_async)
+    return Services(settings, storage, state, collector, reports, scheduler)
+
+
+async def _settle_garbage_async() -> None:
+    settle_garbage()
+
+
 def create_app(
     settings: Settings, clock: Clock = wall_clock_ms, *, manage_gc: bool = False
-) -> CollectionApp:
+) -> IngestApp:
     """Build the ASGI application for ``settings``.
 
     ``manage_gc`` (set by ``playhead serve``, which owns its process) runs
@@ -65,48 +119,35 @@ def create_app(
         app = create_app(load_settings({"db": "/tmp/playhead.db"}))
         uvicorn.run(app)
     """
-    storage = open_storage(
-        settings.db,
-        queue_size=settings.queue_size,
-        batch_size=settings.batch_size,
-        synchronous=settings.sqlite_sync,
-        timeout=settings.storage_timeout,
-    )
-    collector = Collector(settings, storage, MemoryStore(), clock=clock)
+    services = build_services(settings, clock, manage_gc=manage_gc)
+    storage, collector = services.storage, services.collector
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await storage.start()
-        restored = await collector.restore()
+        restored = await restore(collector)
         # timeouts that fell due while the server was down are applied now (rule 9)
-        await collector.sweep()
+        await sweep(collector)
         if restored:
             log.info("restored %d open sessions", restored)
-        tasks = [
-            asyncio.create_task(_every(settings.sweep_interval, "sweep", collector)),
-            asyncio.create_task(_every(settings.summary_interval, "summaries", collector)),
-        ]
         if manage_gc:
             settle_garbage()
-            tasks.append(asyncio.create_task(_every(5.0, "gc", collector)))
+        await services.scheduler.start()
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await services.scheduler.stop()
             await collector.shutdown()
             await storage.stop()
 
     web = Starlette(
         routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
     )
-    web.state.collector = collector
-    web.state.settings = settings
-    return CollectionApp(
+    web.state.services = services
+    collection = CollectionAPI(
         collector,
-        web,
-        prefix=settings.prefix,
+        strict=settings.strict,
         max_event_bytes=settings.max_event_bytes,
         max_batch_bytes=settings.max_batch_bytes,
     )
+    return IngestApp(collection, web, prefix=settings.prefix)

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from playhead.app import create_app
+from playhead.app import Services, create_app
+from playhead.collector import sweeper
 from playhead.config import load_settings
+from playhead.state import LiveSession
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios" / "data"
@@ -95,6 +97,24 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     """A TestClient over an app with default settings and a fresh database."""
     return make_client()
+
+
+def services(client: TestClient) -> Services:
+    """The services behind a TestClient's app (storage, live state, collector, reports)."""
+    found: Services = client.app.fallback.state.services  # type: ignore[attr-defined]
+    return found
+
+
+def sweep(client: TestClient) -> int:
+    """Run one sweep of the app's sessions now; returns how many it closed."""
+    closed: int = client.portal.call(sweeper.sweep, services(client).collector)
+    return closed
+
+
+def held(client: TestClient, sid: str) -> LiveSession | None:
+    """The live session the app holds for ``sid``, if any."""
+    live: LiveSession | None = client.portal.call(services(client).state.load, sid)
+    return live
 
 
 def open_session(client: TestClient, prefix: str = "", **params: Any) -> str:

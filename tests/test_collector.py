@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from conftest import TS0, FakeClock, ev, open_session
+from conftest import TS0, FakeClock, ev, held, open_session, sweep
 from starlette.testclient import TestClient
 
-from playhead.state import LiveSession
+from playhead.errors import StorageUnavailable
+from playhead.storage import queries
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -24,7 +26,6 @@ def test_closed_session_is_evicted_then_answered_410_from_storage_and_counted(
     make_client: Callable[..., TestClient], clock: FakeClock, tmp_path: Path
 ) -> None:
     client = make_client(clock=clock, end_grace=1, sweep_interval=3600)
-    collector = client.app.collector  # type: ignore[attr-defined]
     sid = open_session(client)
     assert (
         client.post(f"/api/v1/sessions/{sid}/events", json=ev("play", TS0 + 1000)).status_code
@@ -37,8 +38,8 @@ def test_closed_session_is_evicted_then_answered_410_from_storage_and_counted(
         == 204
     )
     clock.advance(120)
-    client.portal.call(collector.sweep)  # type: ignore[attr-defined]
-    assert collector.store.get(sid) is None
+    sweep(client)
+    assert held(client, sid) is None
     for _ in range(2):
         late = client.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 20000, 19))
         assert late.status_code == 410
@@ -114,7 +115,7 @@ def test_open_sessions_survive_an_app_restart_with_their_state(
     assert rows(Path(db), "SELECT final, time_played FROM session_summaries") == [(0, 10.0)]
 
     second = make_client(db=db)
-    live: LiveSession = second.app.collector.store.get(sid)  # type: ignore[attr-defined]
+    live = held(second, sid)
     assert live is not None and live.next_seq == 3
     assert (
         second.post(f"/api/v1/sessions/{sid}/events", json=ev("ping", TS0 + 21000, 20)).status_code
@@ -148,9 +149,9 @@ def test_evicted_closed_session_reports_its_stored_final_report(
     assert client.post(url, json=ev("sessionEnd", TS0 + 31000, 30)).status_code == 204
     before = client.get(f"/reports/sessions/{sid}").json()
     clock.advance(120)
-    client.portal.call(collector.sweep)  # type: ignore[attr-defined]
-    assert collector.store.get(sid) is None
-    stored = client.portal.call(collector.storage.final_report, sid)  # type: ignore[attr-defined]
+    sweep(client)
+    assert held(client, sid) is None
+    stored = client.portal.call(collector.storage.read, queries.final_report(sid))
     assert stored is not None and stored[1] is not None  # served from session_summaries
     after = client.get(f"/reports/sessions/{sid}").json()
     assert after == before
@@ -184,16 +185,17 @@ def test_restart_skips_a_stored_event_that_no_longer_decodes(
 def test_refold_survives_a_failing_storage_read(client: TestClient) -> None:
     collector = client.app.collector  # type: ignore[attr-defined]
     storage = collector.storage
-    real = storage.session_events
+    real = storage.read
     calls = {"n": 0}
 
-    async def flaky(session_id: int) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise OSError("disk hiccup")
-        return await real(session_id)
+    async def flaky(query: Any) -> Any:
+        if "FROM events WHERE session_id" in query.sql:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise StorageUnavailable()
+        return await real(query)
 
-    storage.session_events = flaky
+    storage.read = flaky
     sid = open_session(client)
     url = f"/api/v1/sessions/{sid}/events"
     for body in (

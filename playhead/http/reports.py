@@ -6,7 +6,6 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from playhead.collector import Collector
 from playhead.errors import RETRY_AFTER_SECONDS, ClientError, error_body
 
 _encode = msgspec.json.Encoder().encode
@@ -26,8 +25,7 @@ async def client_error(request: Request, exc: Exception) -> Response:
 
 async def session_report(request: Request) -> Response:
     """The report of one session, open or closed; 404 for an unknown id."""
-    collector: Collector = request.app.state.collector
-    report = await collector.report(request.path_params["sid"])
+    report = await request.app.state.services.reports.report(request.path_params["sid"])
     if report is None:
         return json_response(error_body("Session not found."), 404)
     return json_response(report if isinstance(report, bytes) else _encode(report))

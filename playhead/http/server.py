@@ -23,7 +23,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from playhead.errors import FieldError, error_body
-from playhead.http.collection import CORS_HEADERS
+from playhead.http.asgi import CORS_HEADERS
 
 _REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 

@@ -1,18 +1,31 @@
-"""Live session state: what the server keeps in memory for each open (or just closed) session.
+"""Live session state: what the server keeps for each open (or just closed) session.
 
 A :class:`LiveSession` is a cache of the engine's fold over the session's stored events plus
-its lifecycle; a :class:`SessionStore` holds them. The in-memory store is the only backend so
-far, which is why ``--workers`` above 1 is refused: several processes need a shared store.
+its lifecycle; a :class:`LiveState` holds them behind an async, transition-shaped seam:
+
+- :meth:`~LiveState.load` a session, change it, :meth:`~LiveState.commit` it with the version
+  it was loaded at (a backend shared by several processes refuses a commit whose session
+  changed meanwhile, and the caller loads it again and redoes its change);
+- :meth:`~LiveState.reserve_seq` hands out the session's next arrival sequence number;
+- :meth:`~LiveState.due` answers the sessions whose next deadline (idle close, eviction) has
+  come, from a deadline index, so the sweeper never scans every session;
+- :meth:`~LiveState.count` is the number of open sessions.
+
+The in-memory backend (:mod:`playhead.state.memory`) holds the objects themselves, so a load
+and a commit cost nothing; it is why ``--workers`` above 1 needs another backend.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from playhead.engine import Lifecycle, SessionFold
 from playhead.events import Event
+
+# An event to fold in: the event, its arrival sequence number, its server receive time.
+Item = tuple[Event, int, int]
 
 
 class LiveSession:
@@ -29,10 +42,12 @@ class LiveSession:
         "pending",
         "refold_task",
         "refused",
+        "scheduled",
         "session_id",
         "sid",
         "started_ms",
         "summarized",
+        "version",
     )
 
     def __init__(self, session_id: int, sid: str, started_ms: int, fold: SessionFold) -> None:
@@ -44,16 +59,18 @@ class LiveSession:
         # the highest sequence number folded in; events are folded only once stored, so the
         # fold always equals the fold of the stored log
         self.applied_seq = 0
-        self.inflight = 0  # events submitted to storage and not yet settled
+        self.inflight = 0  # events submitted to storage and not yet settled (this process)
         self.close_reason: str | None = None
         self.closed_ms: int | None = None
         self.evict_ms: int | None = None
         self.refused = 0
-        # events that arrived while a re-fold from storage was under way, by arrival
-        self.pending: list[tuple[Event, int, int]] | None = None
+        # events stored while a re-fold from storage was under way, by arrival (this process)
+        self.pending: list[Item] | None = None
         self.refold_task: asyncio.Task[None] | None = None
         # applied_seq of the last stored summary (nothing new since then: no need to redo it)
         self.summarized = -1
+        self.version = 0  # bumped by every commit
+        self.scheduled: int | None = None  # when the deadline index looks at it next
 
     @property
     def closed(self) -> bool:
@@ -74,20 +91,34 @@ class LiveSession:
         )
 
 
-class SessionStore(Protocol):
+# When the sweeper must look at a session next (epoch ms), or None: never on its own.
+Deadline = Callable[[LiveSession], int | None]
+
+
+class LiveState(Protocol):
     """Where live sessions are kept between requests."""
 
-    def get(self, sid: str) -> LiveSession | None:
+    async def load(self, sid: str) -> LiveSession | None:
         """The live session with this public id, if it is held."""
 
-    def add(self, session: LiveSession) -> None:
+    async def add(self, session: LiveSession) -> None:
         """Hold a new live session."""
 
-    def remove(self, sid: str) -> None:
+    async def commit(self, session: LiveSession, expected: int) -> bool:
+        """Store a changed session loaded at version ``expected``; False (nothing stored) when
+        it changed meanwhile."""
+
+    async def remove(self, sid: str) -> None:
         """Stop holding a session (after it closed and its grace passed)."""
 
-    def sessions(self) -> Iterator[LiveSession]:
-        """Every held session (a snapshot, safe to modify the store while iterating)."""
+    async def reserve_seq(self, session: LiveSession) -> int:
+        """The session's next arrival sequence number (unique within the session)."""
 
-    def __len__(self) -> int:
-        """How many sessions are held."""
+    async def due(self, now: int) -> list[LiveSession]:
+        """The held sessions whose deadline is ``now`` or earlier."""
+
+    async def count(self) -> int:
+        """How many held sessions are open."""
+
+    def sessions(self) -> AsyncIterator[LiveSession]:
+        """Every held session (a snapshot, safe to change the state while iterating)."""

@@ -1,34 +1,102 @@
-"""In-memory live session store: a dict in the one worker process."""
+"""In-memory live state: the session objects in a dict, with a heap of deadlines, in one process.
+
+Loading returns the held object itself and committing only bumps its version, so the hot path
+pays nothing for the seam. The deadline index is a heap with at most one entry per session:
+an entry may come early (the session's deadline moved later since, as each event pushes its
+idle deadline on), and :meth:`MemoryState.due` then puts it back at the real deadline, so
+events never touch the heap and the sweeper only looks at sessions whose time may have come.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import AsyncIterator
 
-from playhead.state import LiveSession
+from playhead.state import Deadline, LiveSession
 
 
-class MemoryStore:
-    """Holds live sessions in a dict; the default, and valid for a single worker only."""
+class MemoryState:
+    """Holds live sessions in a dict; the default, and valid for a single worker only.
 
-    def __init__(self) -> None:
+    Args:
+        deadline: when the sweeper must look at a session next (``None``: never).
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
         self._sessions: dict[str, LiveSession] = {}
+        self._heap: list[tuple[int, str]] = []
+        self._deadline = deadline
+        self._open: set[str] = set()
 
-    def get(self, sid: str) -> LiveSession | None:
+    async def load(self, sid: str) -> LiveSession | None:
         """The live session with this public id, if held."""
         return self._sessions.get(sid)
 
-    def add(self, session: LiveSession) -> None:
+    async def add(self, session: LiveSession) -> None:
         """Hold a new live session."""
         self._sessions[session.sid] = session
+        if session.close_reason is None:
+            self._open.add(session.sid)
+        self._schedule(session)
 
-    def remove(self, sid: str) -> None:
+    async def commit(self, session: LiveSession, expected: int) -> bool:
+        """Record a change (always current here: the object itself is what is held)."""
+        if session.version != expected:
+            return False
+        session.version = expected + 1
+        if session.close_reason is not None:
+            self._open.discard(session.sid)
+        self._schedule(session)
+        return True
+
+    async def remove(self, sid: str) -> None:
         """Stop holding a session."""
         self._sessions.pop(sid, None)
+        self._open.discard(sid)
 
-    def sessions(self) -> Iterator[LiveSession]:
+    async def reserve_seq(self, session: LiveSession) -> int:
+        """The session's next arrival sequence number."""
+        seq = session.next_seq
+        session.next_seq = seq + 1
+        return seq
+
+    async def due(self, now: int) -> list[LiveSession]:
+        """Sessions whose deadline has come; the others met on the way are put back."""
+        heap = self._heap
+        found = []
+        while heap and heap[0][0] <= now:
+            at, sid = heapq.heappop(heap)
+            session = self._sessions.get(sid)
+            if session is None or session.scheduled != at:
+                continue  # removed, or scheduled again since
+            session.scheduled = None
+            deadline = self._deadline(session)
+            if deadline is None:
+                continue
+            if deadline <= now:
+                found.append(session)
+            else:
+                session.scheduled = deadline
+                heapq.heappush(heap, (deadline, sid))
+        return found
+
+    def _schedule(self, session: LiveSession) -> None:
+        """Make sure the index looks at the session no later than its deadline."""
+        deadline = self._deadline(session)
+        if deadline is None or (session.scheduled is not None and session.scheduled <= deadline):
+            return
+        session.scheduled = deadline
+        heapq.heappush(self._heap, (deadline, session.sid))
+
+    async def count(self) -> int:
+        """How many held sessions are open."""
+        return len(self._open)
+
+    async def sessions(self) -> AsyncIterator[LiveSession]:
         """A snapshot of every held session."""
-        return iter(list(self._sessions.values()))
+        for session in list(self._sessions.values()):
+            yield session
 
     def __len__(self) -> int:
-        """How many sessions are held."""
+        """How many sessions are held (open or recently closed)."""
         return len(self._sessions)

@@ -5,8 +5,9 @@ future. A backend's writer (a thread for SQLite, a task for PostgreSQL) takes a 
 most ``batch_size`` jobs), runs its session and event jobs in one transaction and only then
 completes the batch's future, so a request is answered after its event is on disk and a burst of
 requests costs one commit. Summaries are written afterwards in a transaction of their own, so a
-summary can never fail an acknowledged event; reads that must see every earlier write are jobs
-too, each with a future of its own, run after both.
+summary can never fail an acknowledged event; calls that must see every earlier write (a flush,
+reserving ids) are jobs too, each with a future of its own, run after both. The jobs are the
+typed records of :mod:`playhead.storage.jobs`.
 
 Failure isolation: when a batch's transaction fails because of one job's data, the writer runs
 the batch again job by job, so only that job fails (the others commit). A submitter awaits a
@@ -16,7 +17,7 @@ never depends on what a client sent. A batch not settled ``timeout`` seconds aft
 answered as failed (503) at once; :meth:`Ticket.settled` still tells the real outcome later.
 
 When more than ``queue_size`` session and event jobs wait, submitting another raises
-:class:`~playhead.errors.Overloaded` (503); bookkeeping and reads are never refused.
+:class:`~playhead.errors.Overloaded` (503); bookkeeping and calls are never refused.
 """
 
 from __future__ import annotations
@@ -27,33 +28,36 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Final
 
 from playhead.errors import Overloaded, StorageUnavailable
-from playhead.storage import NewSession, StoredEvent, Summary
+from playhead.storage.base import NewSession, StoredEvent, Summary
+from playhead.storage.jobs import (
+    BOOKKEEPING,
+    WRITE_ORDER,
+    CallJob,
+    CloseJob,
+    EventJob,
+    Job,
+    RefusedJob,
+    SessionJob,
+    SummaryJob,
+)
 
 log = logging.getLogger("playhead.storage")
 
-# Job kinds. Writers run a batch's writes kind by kind in WRITE_ORDER so that, for example, a
-# session inserted and closed in the same batch ends up closed; summaries follow in their own
-# transaction, then reads.
-SESSION, EVENTS, CLOSE, REFUSED, SUMMARY, READ = range(6)
-WRITE_ORDER = (SESSION, EVENTS, CLOSE, REFUSED)
-BOOKKEEPING: Final = frozenset({CLOSE, REFUSED, SUMMARY})
 # A summary that keeps failing is given up after this many attempts (it is rebuilt from the
 # log when the session is next read); closes and refusals are retried until they succeed.
 SUMMARY_ATTEMPTS: Final = 5
 RETRY_DELAY_S: Final = 0.5
 MAX_RETRY_DELAY_S: Final = 30.0
 
-# (kind, payload, own future, attempt): only reads have their own future
-Job = tuple[int, Any, "asyncio.Future[Any] | None", int]
-
-
 #: A batch outcome: the positions of the jobs that failed (empty: every job committed).
 Failed = frozenset[int]
 NONE_FAILED: Final[Failed] = frozenset()
+#: A batch's jobs with their positions, grouped by job type, in submission order.
+Groups = dict[type, list[tuple[int, Job]]]
 
 
 class Batch:
@@ -71,12 +75,17 @@ class Batch:
         self.outcome: Failed | None = None
         self.settled: asyncio.Future[Failed] | None = None
 
-    def by_kind(self) -> dict[int, list[tuple[int, Job]]]:
-        """The batch's jobs with their positions, grouped by kind, in submission order."""
-        groups: dict[int, list[tuple[int, Job]]] = {}
+    def groups(self) -> Groups:
+        """The batch's jobs with their positions, grouped by type, in submission order."""
+        groups: Groups = {}
         for position, job in enumerate(self.jobs):
-            groups.setdefault(job[0], []).append((position, job))
+            groups.setdefault(type(job), []).append((position, job))
         return groups
+
+
+def write_positions(groups: Groups) -> list[int]:
+    """Positions of the jobs of one write transaction (sessions, events, closes, refusals)."""
+    return [p for kind in WRITE_ORDER for p, _ in groups.get(kind, ())]
 
 
 class Ticket:
@@ -129,20 +138,14 @@ class BatchedWrites:
         self._limited = 0  # of which sessions and events, bounded by queue_size
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._next_id = 1
         # why writes cannot succeed now (the database file vanished, ...), or None
         self._unavailable: str | None = None
         self._last_failure_log = 0.0
+        self._failures = 0  # batches failed in a row (how long bookkeeping retries wait)
 
     def _notify(self) -> None:
         """Wake the writer: a job is waiting."""
         raise NotImplementedError
-
-    def next_session_id(self) -> int:
-        """A new internal session key (this process is the only inserter, so a counter suffices)."""
-        value = self._next_id
-        self._next_id += 1
-        return value
 
     def queue_depth(self) -> int:
         """Jobs submitted and not yet taken by the writer."""
@@ -152,15 +155,18 @@ class BatchedWrites:
         """Why the store cannot take writes right now, or ``None`` when it can."""
         return self._unavailable
 
-    def _submit(self, kind: int, payload: Any, force: bool = False, attempt: int = 1) -> Ticket:
-        """Add a job to the open batch; returns the ticket that settles after its commit."""
+    def _submit(self, job: Job, limited: bool = False) -> Ticket:
+        """Add a job to the open batch; returns the ticket that settles after its commit.
+
+        ``limited`` jobs (sessions and events) count against ``queue_size``: past it they are
+        refused with 503, as they are while the store cannot take writes at all.
+        """
         loop = self._loop
         assert loop is not None, "storage not started"
-        if not force and self._unavailable is not None:
+        if limited and self._unavailable is not None:
             raise StorageUnavailable(f"Storage unavailable ({self._unavailable}); retry later.")
-        own = loop.create_future() if kind == READ else None
         with self._lock:
-            if not force:
+            if limited:
                 if self._limited >= self._max_queued:
                     raise Overloaded()
                 self._limited += 1
@@ -171,8 +177,8 @@ class BatchedWrites:
             else:
                 new = False
             position = len(batch.jobs)
-            batch.jobs.append((kind, payload, own, attempt))
-            batch.limited += not force
+            batch.jobs.append(job)
+            batch.limited += limited
             self._queued += 1
             if position + 1 >= self._batch_size:
                 self._sealed.append(batch)
@@ -203,9 +209,8 @@ class BatchedWrites:
             return
         batch.future.set_result(frozenset(range(len(batch.jobs))))
         for job in batch.jobs:
-            read = job[2]
-            if read is not None and not read.done():
-                read.set_exception(StorageUnavailable())
+            if isinstance(job, CallJob) and not job.future.done():
+                job.future.set_exception(StorageUnavailable())
         self._log_failure(
             f"a write batch of {len(batch.jobs)} jobs is not committed after {self._timeout:g} s"
             " (answered 503)"
@@ -217,41 +222,56 @@ class BatchedWrites:
             batch.timer.cancel()
             batch.timer = None
         batch.outcome = failed
+        self._failures = self._failures + 1 if failed else 0
         if not batch.future.done():
             batch.future.set_result(failed)
         if batch.settled is not None and not batch.settled.done():
             batch.settled.set_result(failed)
 
+    def _fail_batch(self, batch: Batch) -> None:
+        """Answer every job of a batch the writer could not run as failed (runs on the loop)."""
+        failed = frozenset(range(len(batch.jobs)))
+        self._settle_writes(batch, failed)
+        self._settle_rest(batch, failed, [])
+        for job in batch.jobs:
+            if isinstance(job, CallJob) and not job.future.done():
+                job.future.set_exception(StorageUnavailable())
+
     def _settle_rest(
-        self, batch: Batch, failed: Failed, reads: list[tuple[asyncio.Future[Any], Any, Any]]
+        self, batch: Batch, failed: Failed, calls: list[tuple[asyncio.Future[Any], Any, Any]]
     ) -> None:
-        """Retry failed bookkeeping, then complete the reads (runs on the event loop)."""
+        """Retry failed bookkeeping, then complete the calls (runs on the event loop)."""
         for position in failed:
             job = batch.jobs[position]
-            if job[0] in BOOKKEEPING:
+            if isinstance(job, BOOKKEEPING):
                 self._retry(job)
-        for read, result, error in reads:
-            if read.done():
+        for future, result, error in calls:
+            if future.done():
                 continue
             if error is not None:
-                read.set_exception(StorageUnavailable() if _transient(error) else error)
+                future.set_exception(StorageUnavailable() if _transient(error) else error)
             else:
-                read.set_result(result)
+                future.set_result(result)
 
     def _retry(self, job: Job) -> None:
         """Submit a failed bookkeeping job again after a delay (summaries a few times only)."""
-        kind, payload, _, attempt = job
-        if kind == SUMMARY and attempt >= SUMMARY_ATTEMPTS:
-            log.error("a session summary failed %d times; it is rebuilt on its next read", attempt)
-            return
+        attempt = job.attempt if isinstance(job, SummaryJob) else self._failures
+        if isinstance(job, SummaryJob):
+            if job.attempt >= SUMMARY_ATTEMPTS:
+                log.error(
+                    "a session summary failed %d times; it is rebuilt on its next read",
+                    job.attempt,
+                )
+                return
+            job = job._replace(attempt=job.attempt + 1)
         if self._stopping or self._loop is None:
             return
-        delay = min(MAX_RETRY_DELAY_S, RETRY_DELAY_S * 2 ** (attempt - 1))
-        self._loop.call_later(delay, self._resubmit, kind, payload, attempt + 1)
+        delay = min(MAX_RETRY_DELAY_S, RETRY_DELAY_S * 2 ** max(0, attempt - 1))
+        self._loop.call_later(delay, self._resubmit, job)
 
-    def _resubmit(self, kind: int, payload: Any, attempt: int) -> None:
+    def _resubmit(self, job: Job) -> None:
         if not self._stopping:
-            self._submit(kind, payload, force=True, attempt=attempt)
+            self._submit(job)
 
     def _log_failure(self, message: str, exc: BaseException | None = None) -> None:
         """Log a storage failure as one line, at most once a second."""
@@ -268,21 +288,23 @@ class BatchedWrites:
         close: tuple[str, int] | None = None,
     ) -> Ticket:
         """Store a new session row with its first events (and its close), all in one transaction."""
-        rows = [(session.id, e.seq, e.received_ms, e.body) for e in events]
-        closing = None if close is None else (close[0], close[1], session.id)
-        return self._submit(SESSION, (session, rows, closing))
+        sid = session.id
+        rows = [EventJob(sid, e.seq, e.received_ms, e.body, e.format) for e in events]
+        closing = None if close is None else CloseJob(close[0], close[1], sid)
+        return self._submit(SessionJob(session, rows, closing), limited=True)
 
-    def submit_event(self, session_id: int, seq: int, received_ms: int, body: bytes) -> Ticket:
+    def submit_event(self, session_id: int, event: StoredEvent) -> Ticket:
         """Append one event to a session's log."""
-        return self._submit(EVENTS, (session_id, seq, received_ms, body))
+        job = EventJob(session_id, event.seq, event.received_ms, event.body, event.format)
+        return self._submit(job, limited=True)
 
     def submit_close(self, session_id: int, reason: str, closed_ms: int) -> Ticket:
         """Mark a session closed; a session already closed keeps its first reason."""
-        return self._submit(CLOSE, (reason, closed_ms, session_id), force=True)
+        return self._submit(CloseJob(reason, closed_ms, session_id))
 
     def submit_refused(self, session_id: int) -> Ticket:
         """Count one event refused with 410."""
-        return self._submit(REFUSED, (session_id,), force=True)
+        return self._submit(RefusedJob(session_id))
 
     def submit_summary(self, summary: Summary) -> Ticket:
         """Store or replace one session's report summary (flattened by the writer).
@@ -290,14 +312,15 @@ class BatchedWrites:
         Its ticket settles with the writes of its batch, before the summary itself is written:
         a summary that fails is retried (and logged), never reported to the submitter.
         """
-        return self._submit(SUMMARY, summary, force=True)
+        return self._submit(SummaryJob(summary))
 
-    def _read(self, fn: Any) -> asyncio.Future[Any]:
-        """Queue a read that runs after every write submitted before it is committed."""
-        ticket = self._submit(READ, fn, force=True)
-        own = ticket.batch.jobs[ticket.position][2]
-        assert own is not None
-        return own
+    def _call(self, fn: Callable[[Any], Any]) -> asyncio.Future[Any]:
+        """Run ``fn`` on the writer's connection once every write submitted before it is
+        committed; the future completes with its result."""
+        assert self._loop is not None, "storage not started"
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._submit(CallJob(fn, future))
+        return future
 
 
 def _transient(error: BaseException) -> bool:

@@ -1,116 +1,63 @@
-"""PostgreSQL storage: asyncpg, one writer task, group commit, bounded queue.
+"""PostgreSQL storage: asyncpg, one writer task, group commit, reads on the pool.
 
 The group commit of :mod:`playhead.storage.batching`, on the event loop instead of a thread: a
 background task takes a whole batch, writes it in one transaction with ``executemany``/``COPY``,
-commits, and only then completes the batch's future. Reads queued with the batch run right after
-its commit (concurrently, on other pooled connections when there are several) and before the
-next batch is written, so they see exactly the writes submitted before them.
-
-Assumption: this process is the only writer of the database (like the SQLite backend). Session
-ids are reserved in memory from ``MAX(id)`` read at :meth:`PostgresStorage.start`; two servers
-sharing one database would hand out the same ids.
+commits, and only then completes the batch's future; summaries follow in a transaction of their
+own. Reads take any other pooled connection and never wait behind the write queue. Session ids
+come from a database sequence, so any number of processes can share one database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
-from playhead.storage import NewSession, SessionRow, StoredEvent, queries
+from playhead.errors import StorageUnavailable
+from playhead.storage import dialect
+from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
-    CLOSE,
-    EVENTS,
     NONE_FAILED,
-    READ,
-    REFUSED,
-    SESSION,
-    SUMMARY,
-    WRITE_ORDER,
     Batch,
     BatchedWrites,
     Failed,
+    Groups,
+    log,
+    write_positions,
+)
+from playhead.storage.jobs import (
+    WRITE_ORDER,
+    CallJob,
+    CloseJob,
+    EventJob,
     Job,
+    RefusedJob,
+    SessionJob,
+    SummaryJob,
 )
 from playhead.storage.migrate import migrate_postgres
-from playhead.storage.summaries import SummaryRows, summary_rows
+from playhead.storage.schema import ITEM_TABLES, SESSION_TABLE, SummaryRows, summary_rows
 
-log = logging.getLogger(__name__)
-
-_EVENT_COLUMNS = ("session_id", "seq", "received_ms", "body")
-_SQL = {
-    SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES ($1, $2, $3, $4)",
-    CLOSE: "UPDATE sessions SET state = 'closed', close_reason = $1, closed_ms = $2"
-    " WHERE id = $3 AND state = 'open'",
-    REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = $1",
-}
-_SUMMARY_COLUMNS = (
-    "session_id",
-    "final",
-    "updated_ms",
-    "first_event_ts",
-    "last_event_ts",
-    "media_id",
-    "content_type",
-    "is_played",
-    "is_completed",
-    "is_downloaded",
-    "has_resume",
-    "time_played",
-    "total_time_played",
-    "unique_time_played",
-    "pause_count",
-    "pause_time",
-    "ad_count",
-    "chapter_count",
-    "time_to_start",
-    "bitrate_average",
-    "buffer_count",
-    "buffer_time",
-    "stall_count",
-    "stall_time",
-    "error_count",
-    "dropped_frames",
-    "is_dropped_before_start",
-    "report",
-    "last_seq",
-)
-_SUMMARY_SQL = (
-    f"INSERT INTO session_summaries ({', '.join(_SUMMARY_COLUMNS)}) VALUES ("
-    + ", ".join(f"${i}" for i in range(1, len(_SUMMARY_COLUMNS) + 1))
-    + ") ON CONFLICT (session_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _SUMMARY_COLUMNS[1:]),
-    "INSERT INTO ad_summaries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    "INSERT INTO chapter_summaries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    "INSERT INTO state_summaries VALUES ($1, $2, $3, $4)",
-)
-_SUMMARY_CLEAR = tuple(
-    f"DELETE FROM {table} WHERE session_id = ANY($1::bigint[])"
-    for table in ("ad_summaries", "chapter_summaries", "state_summaries")
-)
-# positions of TEXT columns whose report values are free-form JSON (``Any``): stored as text
-_SESSION_TEXT = (5, 6)  # media_id, content_type
-_AD_TEXT = (4, 5)  # ad_id, name
-_CHAPTER_TEXT = (5,)  # friendly_name
+T = TypeVar("T")
+_encode = msgspec.json.Encoder().encode
 
 # Events of all but the smallest batches go through COPY: measured ~1.2x (20 rows) to ~1.7x
 # (10,000 rows) faster than a pipelined executemany INSERT.
 _COPY_MIN_ROWS = 16
-
-_FIND_SESSION = queries.FIND_SESSION.format(p="$1")
-_FINAL_REPORT = queries.FINAL_REPORT.format(p="$1")
-_SESSION_EVENTS = queries.SESSION_EVENTS.format(p="$1")
-_STALE_FINALS = queries.STALE_FINALS.format(p="$1")
-_encode = msgspec.json.Encoder().encode
-
-Reader = Callable[[Any], Awaitable[Any]]
+_INSERT_SESSION = dialect.numbered(dialect.INSERT_SESSION)
+_INSERT_EVENT = dialect.numbered(dialect.INSERT_EVENT)
+_CLOSE = dialect.numbered(dialect.CLOSE)
+_REFUSED = dialect.numbered(dialect.REFUSED)
+_UPSERT_SUMMARY = dialect.numbered(dialect.UPSERT_SUMMARY)
+_INSERT_ITEMS = tuple(dialect.numbered(sql) for sql in dialect.INSERT_ITEMS)
+_CLEAR_ITEMS = tuple(
+    f"DELETE FROM {table.name} WHERE session_id = ANY($1::bigint[])" for table in ITEM_TABLES
+)
+_RESERVE = "SELECT nextval('session_ids') FROM generate_series(1, $1)"
 
 
 class PostgresStorage(BatchedWrites):
@@ -123,8 +70,8 @@ class PostgresStorage(BatchedWrites):
         schema: if given, the ``search_path`` of every connection (tables live in that schema,
             which must exist); otherwise the server's default search path.
         pool_size: most connections: one for the writer, the others for reads.
-        timeout: seconds a batch may wait for its commit before its requests get 503;
-            statements that hang far longer (a lock held, a dead peer) are cancelled.
+        timeout: seconds a write or a read may take before its request gets 503; statements
+            that hang far longer (a lock held, a dead peer) are cancelled.
     """
 
     def __init__(
@@ -147,10 +94,11 @@ class PostgresStorage(BatchedWrites):
         self._pool: Any = None
         self._conn: Any = None  # the writer's connection, held for its lifetime
         self._task: asyncio.Task[None] | None = None
+        self._sql: dict[str, str] = {}  # query text with ? → $n, by its ? form
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Connect, apply migrations, reserve session ids and start the writer task."""
+        """Connect, apply migrations and start the writer task."""
         settings = {"search_path": self.schema} if self.schema else None
         self._pool = await asyncpg.create_pool(
             self.url,
@@ -162,9 +110,6 @@ class PostgresStorage(BatchedWrites):
         try:
             self._conn = await self._pool.acquire()
             await migrate_postgres(self._conn)
-            self._next_id = (
-                int(await self._conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM sessions")) + 1
-            )
         except BaseException:
             await self._pool.close()
             self._pool = self._conn = None
@@ -194,74 +139,43 @@ class PostgresStorage(BatchedWrites):
     def _notify(self) -> None:
         self._wake.set()
 
-    # ------------------------------------------------------------------ reads
-    async def find_session(self, sid: str) -> SessionRow | None:
-        """The stored session with this public id, or ``None``."""
+    # ------------------------------------------------------------------ ids, flush, reads
+    async def reserve_ids(self, count: int) -> list[int]:
+        """``count`` session keys from the shared sequence (unique across processes)."""
+        rows = await self.read(_Reserve(count))
+        return rows
 
-        async def query(conn: Any) -> SessionRow | None:
-            row = await conn.fetchrow(_FIND_SESSION, sid)
-            return queries.session_row(row) if row else None
+    async def flush(self) -> None:
+        """Wait until every write submitted so far (summaries too) is committed."""
+        await self._call(_nothing)
 
-        result: SessionRow | None = await self._read(query)
-        return result
+    def _numbered(self, sql: str) -> str:
+        text = self._sql.get(sql)
+        if text is None:
+            text = self._sql[sql] = dialect.numbered(sql)
+        return text
 
-    async def final_report(self, sid: str) -> tuple[SessionRow, bytes | None] | None:
-        """A stored session, with its final report JSON when no refusal came after it."""
+    async def read(self, query: Query[T]) -> T:
+        """Run a read on a pooled connection (never behind the write queue)."""
+        assert self._pool is not None, "storage not started"
+        sql = self._numbered(query.sql)
 
-        async def query(conn: Any) -> tuple[SessionRow, bytes | None] | None:
-            return queries.final_report(await conn.fetchrow(_FINAL_REPORT, sid))
+        async def run() -> T:
+            async with self._pool.acquire() as conn:
+                return query.shape(await conn.fetch(sql, *query.args))
 
-        result: tuple[SessionRow, bytes | None] | None = await self._read(query)
-        return result
+        try:
+            return await asyncio.wait_for(run(), self._timeout)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self._log_failure("PostgreSQL read failed", exc)
+            raise StorageUnavailable() from None
 
-    async def session_events(self, session_id: int) -> list[StoredEvent]:
-        """Every stored event of a session, in arrival order (sees every earlier write)."""
-
-        async def query(conn: Any) -> list[StoredEvent]:
-            rows = await conn.fetch(_SESSION_EVENTS, session_id)
-            return [StoredEvent(seq, received, bytes(body)) for seq, received, body in rows]
-
-        result: list[StoredEvent] = await self._read(query)
-        return result
-
-    async def query(self, fn: Reader) -> Any:
-        """Run an async read-only function on a connection, after every earlier write commits."""
-        return await self._read(fn)
-
-    async def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Every open session with its events, streamed in session order (after earlier writes)."""
-        await self._read(_nothing)
+    async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
+        """Every row of ``query``, ``chunk`` rows at a time, from one snapshot (a cursor)."""
+        sql = self._numbered(query.sql)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            rows = await conn.fetch(queries.OPEN_SESSIONS)
-            if not rows:
-                return
-            by_id = {row[0]: queries.session_row(row) for row in rows}
-            current: int | None = None
-            events: list[StoredEvent] = []
-            cursor = conn.cursor(queries.OPEN_SESSION_EVENTS, prefetch=2000)
-            async for session_id, seq, received, body in cursor:
-                if session_id != current:
-                    if current is not None:
-                        yield by_id[current], events
-                    current, events = session_id, []
-                events.append(StoredEvent(seq, received, bytes(body)))
-            if current is not None:
-                yield by_id[current], events
-
-    async def stale_final_summaries(
-        self, window_ms: int
-    ) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Recently closed sessions whose final summary is missing or stale, with their events."""
-        await self._read(_nothing)
-        async with self._pool.acquire() as conn:
-            latest = await conn.fetchval(queries.LATEST_RECEIVED)
-            if latest is None:
-                return
-            for row in await conn.fetch(_STALE_FINALS, latest - window_ms):
-                rows = await conn.fetch(_SESSION_EVENTS, row[0])
-                events = [StoredEvent(seq, received, bytes(body)) for seq, received, body in rows]
-                if events:
-                    yield queries.session_row(row), events
+            async for row in conn.cursor(sql, *query.args, prefetch=chunk):
+                yield row
 
     # ------------------------------------------------------------------ writer task
     async def _run(self) -> None:
@@ -270,60 +184,64 @@ class PostgresStorage(BatchedWrites):
             # cleared before taking: a job added from now on sets it again
             self._wake.clear()
             while (batch := self._take()) is not None:
-                await self._execute(batch)
+                try:
+                    await self._execute(batch)
+                except Exception:  # a bug: fail the batch, never the writer
+                    log.exception("PostgreSQL writer failed on a batch of %d jobs", len(batch.jobs))
+                    self._fail_batch(batch)
             if self._stopping and self._queued == 0:
                 return
 
     async def _execute(self, batch: Batch) -> None:
-        """Commit a batch's writes, answer them, then write its summaries and run its reads."""
-        by_kind = batch.by_kind()
+        """Commit a batch's writes, answer them, then write its summaries and run its calls."""
+        groups = batch.groups()
         failed = NONE_FAILED
-        if any(kind in by_kind for kind in WRITE_ORDER):
-            failed = await self._commit_writes(by_kind)
+        if any(kind in groups for kind in WRITE_ORDER):
+            failed = await self._commit_writes(groups, batch.jobs)
         self._settle_writes(batch, failed)
-        summaries = by_kind.get(SUMMARY)
+        summaries = groups.get(SummaryJob)
         if summaries:
             failed = failed | await self._commit_summaries(summaries)
-        outcomes: list[tuple[asyncio.Future[Any], Any, Any]] = []
-        reads = [(job[1], job[2]) for _, job in by_kind.get(READ, ())]
-        if len(reads) == 1:
-            outcomes.append(await self._run_read(reads[0][0], reads[0][1], self._conn))
-        elif reads:
-            outcomes += await asyncio.gather(
-                *(self._run_read(fn, future, None) for fn, future in reads)
-            )
-        if outcomes or failed:
-            self._settle_rest(batch, failed, outcomes)
+        calls: list[tuple[asyncio.Future[Any], Any, Any]] = []
+        for _, job in groups.get(CallJob, ()):
+            assert isinstance(job, CallJob)
+            try:
+                calls.append((job.future, await job.fn(await self._writer()), None))
+            except Exception as exc:
+                calls.append((job.future, None, exc))
+        if calls or failed:
+            self._settle_rest(batch, failed, calls)
 
-    async def _commit_writes(self, by_kind: dict[int, list[tuple[int, Job]]]) -> Failed:
+    async def _commit_writes(self, groups: Groups, jobs: list[Job]) -> Failed:
         """Write sessions, events, closes and refusals in one transaction; when one job's data
         is what failed, again job by job so that only that job fails."""
-        positions = [p for kind in WRITE_ORDER for p, _ in by_kind.get(kind, ())]
-        count = len(positions)
+        positions = write_positions(groups)
         try:
             conn = await self._writer()
             async with conn.transaction():
                 for kind in WRITE_ORDER:
-                    group = by_kind.get(kind)
+                    group = groups.get(kind)
                     if group:
                         await _write_group(conn, kind, [job for _, job in group])
             return NONE_FAILED
         except Exception as exc:
             if not _data_error(exc):  # connection lost, server gone, timeout: retry later
-                self._log_failure(f"PostgreSQL write of {count} jobs failed", exc)
+                self._log_failure(f"PostgreSQL write of {len(positions)} jobs failed", exc)
                 await self._drop_if_dead()
                 return frozenset(positions)
-            self._log_failure(f"PostgreSQL write of {count} jobs failed; isolating", exc)
+            self._log_failure(f"PostgreSQL write of {len(positions)} jobs failed; isolating", exc)
         failed: set[int] = set()
-        jobs = sorted((p, job) for kind in WRITE_ORDER for p, job in by_kind.get(kind, ()))
-        for position, job in jobs:
+        for position in sorted(positions):
+            job = jobs[position]
             try:
                 conn = await self._writer()
                 async with conn.transaction():
-                    await _write_group(conn, job[0], [job])
+                    await _write_group(conn, type(job), [job])
             except Exception as exc:
                 failed.add(position)
-                log.warning("PostgreSQL write job %d (kind %d) refused: %r", position, job[0], exc)
+                log.warning(
+                    "PostgreSQL write job %d (%s) refused: %r", position, type(job).__name__, exc
+                )
                 if not _data_error(exc):
                     await self._drop_if_dead()
         return frozenset(failed)
@@ -333,7 +251,7 @@ class PostgresStorage(BatchedWrites):
         try:
             conn = await self._writer()
             async with conn.transaction():
-                await _write_summaries(conn, [summary_rows(job[1]) for _, job in group])
+                await _write_summaries(conn, [_summary_rows(job) for _, job in group])
             return NONE_FAILED
         except Exception as exc:
             self._log_failure(f"PostgreSQL write of {len(group)} summaries failed", exc)
@@ -345,7 +263,7 @@ class PostgresStorage(BatchedWrites):
             try:
                 conn = await self._writer()
                 async with conn.transaction():
-                    await _write_summaries(conn, [summary_rows(job[1])])
+                    await _write_summaries(conn, [_summary_rows(job)])
             except Exception:
                 failed.add(position)
         return frozenset(failed)
@@ -357,19 +275,6 @@ class PostgresStorage(BatchedWrites):
             self._conn = await self._pool.acquire()
         return self._conn
 
-    async def _run_read(
-        self, fn: Reader, future: asyncio.Future[Any] | None, conn: Any
-    ) -> tuple[asyncio.Future[Any], Any, Any]:
-        """Run one read on ``conn`` (or a pooled connection); returns its outcome."""
-        assert future is not None
-        try:
-            if conn is not None and _alive(conn):
-                return future, await fn(conn), None
-            async with self._pool.acquire() as pooled:
-                return future, await fn(pooled), None
-        except Exception as exc:
-            return future, None, exc
-
     async def _drop_if_dead(self) -> None:
         """Give back the writer's connection if it was closed; the next write takes a new one."""
         if self._conn is None or _alive(self._conn):
@@ -378,6 +283,18 @@ class PostgresStorage(BatchedWrites):
         # the pool may already have taken a terminated connection back
         with contextlib.suppress(Exception):
             await self._pool.release(conn)
+
+
+class _Reserve:
+    """The read that draws ``count`` values from the session id sequence."""
+
+    sql = _RESERVE
+
+    def __init__(self, count: int) -> None:
+        self.args = (count,)
+
+    def shape(self, rows: Sequence[Sequence[Any]]) -> list[int]:
+        return [int(row[0]) for row in rows]
 
 
 def _alive(conn: Any) -> bool:
@@ -389,7 +306,7 @@ def _alive(conn: Any) -> bool:
 
 
 async def _nothing(conn: Any) -> None:
-    """A read that reads nothing: awaiting it waits for every earlier write."""
+    """A call that does nothing: awaiting it waits for every earlier write."""
 
 
 def _text(value: Any) -> str | None:
@@ -410,22 +327,25 @@ def _texts(row: tuple[Any, ...], positions: Sequence[int]) -> tuple[Any, ...]:
 
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = _text(s.params.get("media.id"))
-    params = _encode(s.params).decode()
-    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, params, int(s.downloaded))
+    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
+            int(s.downloaded), _encode(s.context).decode())  # fmt: skip
 
 
-async def _write_group(conn: Any, kind: int, jobs: list[Job]) -> None:
-    """Run the write jobs of one kind."""
-    if kind == SESSION:
-        await conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in jobs])
-        await _insert_events(conn, [r for j in jobs for r in j[1][1]])
-        closes = [j[1][2] for j in jobs if j[1][2] is not None]
+async def _write_group(conn: Any, kind: type, jobs: list[Job]) -> None:
+    """Run the write jobs of one type."""
+    if kind is SessionJob:
+        sessions = [job for job in jobs if isinstance(job, SessionJob)]
+        await conn.executemany(_INSERT_SESSION, [_session_row(job.session) for job in sessions])
+        await _insert_events(conn, [e for job in sessions for e in job.events])
+        closes = [job.close for job in sessions if job.close is not None]
         if closes:
-            await conn.executemany(_SQL[CLOSE], closes)
-    elif kind == EVENTS:
-        await _insert_events(conn, [j[1] for j in jobs])
-    else:
-        await conn.executemany(_SQL[kind], [j[1] for j in jobs])
+            await conn.executemany(_CLOSE, closes)
+    elif kind is EventJob:
+        await _insert_events(conn, [job for job in jobs if isinstance(job, EventJob)])
+    elif kind is CloseJob:
+        await conn.executemany(_CLOSE, jobs)
+    elif kind is RefusedJob:
+        await conn.executemany(_REFUSED, jobs)
 
 
 def _data_error(exc: BaseException) -> bool:
@@ -443,26 +363,29 @@ def _data_error(exc: BaseException) -> bool:
     ) and not isinstance(exc, asyncpg.InterfaceError)
 
 
-async def _insert_events(conn: Any, rows: list[tuple[int, int, int, bytes]]) -> None:
+async def _insert_events(conn: Any, rows: list[EventJob]) -> None:
     if len(rows) >= _COPY_MIN_ROWS:
-        await conn.copy_records_to_table("events", records=rows, columns=_EVENT_COLUMNS)
+        await conn.copy_records_to_table("events", records=rows, columns=dialect.EVENT_COLUMNS)
     elif rows:
-        await conn.executemany(_SQL[EVENTS], rows)
+        await conn.executemany(_INSERT_EVENT, rows)
+
+
+def _summary_rows(job: Job) -> SummaryRows:
+    assert isinstance(job, SummaryJob)
+    return summary_rows(job.summary)
 
 
 async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:
     """Replace the summary rows of each session (later summaries of one session win)."""
     latest = {r.session_id: r for r in rows}.values()
     keys = [r.session_id for r in latest]
-    for clear in _SUMMARY_CLEAR:
+    for clear in _CLEAR_ITEMS:
         await conn.execute(clear, keys)
-    await conn.executemany(_SUMMARY_SQL[0], [_texts(r.session, _SESSION_TEXT) for r in latest])
-    ads = [_texts(a, _AD_TEXT) for r in latest for a in r.ads]
-    if ads:
-        await conn.executemany(_SUMMARY_SQL[1], ads)
-    chapters = [_texts(c, _CHAPTER_TEXT) for r in latest for c in r.chapters]
-    if chapters:
-        await conn.executemany(_SUMMARY_SQL[2], chapters)
-    states = [s for r in latest for s in r.states]
-    if states:
-        await conn.executemany(_SUMMARY_SQL[3], states)
+    await conn.executemany(
+        _UPSERT_SUMMARY, [_texts(r.session, SESSION_TABLE.free_text) for r in latest]
+    )
+    for i, insert in enumerate(_INSERT_ITEMS):
+        text = ITEM_TABLES[i].free_text
+        items = [_texts(item, text) for r in latest for item in r.items[i]]
+        if items:
+            await conn.executemany(insert, items)

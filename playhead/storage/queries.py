@@ -1,56 +1,129 @@
-"""The read queries both SQL backends run, written once; ``{p}`` stands for a parameter.
+"""The reads, written once for both SQL backends as typed :class:`Query` objects.
 
-SQLite takes ``?`` and PostgreSQL ``$1``: each backend formats these with its own placeholder.
+SQL uses ``?`` placeholders (SQLite's); the PostgreSQL backend numbers them ``$1, $2, …``.
+Each query turns its fetched rows into a typed value with its ``shape``, so callers never see
+rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
-from playhead.storage import SessionRow
+from playhead.storage.base import SessionRow, StoredEvent
+
+T = TypeVar("T")
 
 _COLUMNS = ("id", "sid", "started_ms", "start_ts", "state", "close_reason", "closed_ms", "refused")
+_SESSION = ", ".join(_COLUMNS)
+_S_SESSION = ", ".join("s." + c for c in _COLUMNS)
+_EVENT = "seq, received_ms, body, format"
 
-FIND_SESSION = f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE sid = {{p}}"
-# the stored final report, and whether every stored event is folded into it
-FINAL_REPORT = (
-    f"SELECT {', '.join('s.' + c for c in _COLUMNS)}, ss.report,"
-    " ss.last_seq >= (SELECT MAX(e.seq) FROM events e WHERE e.session_id = s.id)"
-    " FROM sessions s"
-    " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
-    " WHERE s.sid = {p}"
-)
-SESSION_EVENTS = "SELECT seq, received_ms, body FROM events WHERE session_id = {p} ORDER BY seq"
-# closed sessions whose final summary is missing or older than their log, closed since {p}
-STALE_FINALS = (
-    f"SELECT {', '.join('s.' + c for c in _COLUMNS)} FROM sessions s"
-    " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
-    " WHERE s.state = 'closed' AND s.closed_ms >= {p} AND (ss.session_id IS NULL"
-    " OR ss.last_seq < (SELECT MAX(e.seq) FROM events e WHERE e.session_id = s.id))"
-    " ORDER BY s.id"
-)
-# the server time of the newest stored event (events are appended in arrival order)
-LATEST_RECEIVED = "SELECT received_ms FROM events ORDER BY id DESC LIMIT 1"
-OPEN_SESSIONS = f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE state = 'open' ORDER BY id"
-OPEN_SESSION_EVENTS = (
-    "SELECT e.session_id, e.seq, e.received_ms, e.body FROM events e"
-    " JOIN sessions s ON s.id = e.session_id WHERE s.state = 'open'"
-    " ORDER BY e.session_id, e.seq"
-)
+
+class Query(Generic[T]):
+    """A read: ``sql`` with ``?`` placeholders, its ``args``, and ``shape`` (rows → value)."""
+
+    __slots__ = ("_shape", "args", "sql")
+
+    def __init__(
+        self, sql: str, args: tuple[Any, ...], shape: Callable[[Sequence[Sequence[Any]]], T]
+    ) -> None:
+        self.sql = sql
+        self.args = args
+        self._shape = shape
+
+    def shape(self, rows: Sequence[Sequence[Any]]) -> T:
+        """The result of the query from its fetched rows."""
+        return self._shape(rows)
 
 
 def session_row(row: Sequence[Any]) -> SessionRow:
-    """A :class:`SessionRow` from the columns the queries above select, in their order."""
+    """A :class:`SessionRow` from the session columns, in their order, at the start of a row."""
     return SessionRow(*row[: len(_COLUMNS)])
 
 
-def final_report(row: Sequence[Any] | None) -> tuple[SessionRow, bytes | None] | None:
-    """Interpret a ``FINAL_REPORT`` row: the stored report only if it folds every stored event
-    (a straggler committed after it, with a crash before its rewrite, makes it stale)."""
-    if row is None:
+def stored_event(row: Sequence[Any]) -> StoredEvent:
+    """A :class:`StoredEvent` from ``seq, received_ms, body, format`` at the end of a row."""
+    seq, received, body, wire_format = row[-4:]
+    return StoredEvent(seq, received, bytes(body), wire_format)
+
+
+def _first_session(rows: Sequence[Sequence[Any]]) -> SessionRow | None:
+    return session_row(rows[0]) if rows else None
+
+
+def _events(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
+    return [stored_event(row) for row in rows]
+
+
+def find_session(sid: str) -> Query[SessionRow | None]:
+    """The stored session with this public id, or ``None``."""
+    return Query(f"SELECT {_SESSION} FROM sessions WHERE sid = ?", (sid,), _first_session)
+
+
+def session_events(session_id: int) -> Query[list[StoredEvent]]:
+    """Every stored event of a session (sessionStart included), in arrival order."""
+    sql = f"SELECT {_EVENT} FROM events WHERE session_id = ? ORDER BY seq"
+    return Query(sql, (session_id,), _events)
+
+
+def _final_report(rows: Sequence[Sequence[Any]]) -> tuple[SessionRow, bytes | None] | None:
+    if not rows:
         return None
+    row = rows[0]
     session = session_row(row)
     report, current = row[len(_COLUMNS)], row[len(_COLUMNS) + 1]
     fresh = session.state == "closed" and report is not None and bool(current)
     return session, bytes(report) if fresh else None
+
+
+def final_report(sid: str) -> Query[tuple[SessionRow, bytes | None] | None]:
+    """A stored session and its final report JSON, the report only if it folds every stored
+    event (a straggler committed after it, with a crash before its rewrite, makes it stale)."""
+    sql = (
+        f"SELECT {_S_SESSION}, ss.report,"
+        " ss.last_seq >= (SELECT MAX(e.seq) FROM events e WHERE e.session_id = s.id)"
+        " FROM sessions s"
+        " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
+        " WHERE s.sid = ?"
+    )
+    return Query(sql, (sid,), _final_report)
+
+
+def _scalar(rows: Sequence[Sequence[Any]]) -> Any:
+    return rows[0][0] if rows else None
+
+
+def latest_received_ms() -> Query[int | None]:
+    """The server time of the newest stored event (events are appended in arrival order)."""
+    return Query("SELECT received_ms FROM events ORDER BY id DESC LIMIT 1", (), _scalar)
+
+
+def _rows(rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    return rows
+
+
+def open_session_events() -> Query[Sequence[Sequence[Any]]]:
+    """Rows of every open session's events, ordered by session then arrival: the session
+    columns, then ``seq, received_ms, body, format`` (read them with :func:`session_row` and
+    :func:`stored_event`)."""
+    sql = (
+        f"SELECT {_S_SESSION}, e.{_EVENT.replace(', ', ', e.')} FROM sessions s"
+        " JOIN events e ON e.session_id = s.id WHERE s.state = 'open'"
+        " ORDER BY s.id, e.seq"
+    )
+    return Query(sql, (), _rows)
+
+
+def stale_final_events(since_ms: int) -> Query[Sequence[Sequence[Any]]]:
+    """Rows (as :func:`open_session_events`) of the sessions closed since ``since_ms`` whose
+    final summary is missing or older than their log."""
+    sql = (
+        f"SELECT {_S_SESSION}, e.{_EVENT.replace(', ', ', e.')} FROM sessions s"
+        " JOIN events e ON e.session_id = s.id"
+        " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
+        " WHERE s.state = 'closed' AND s.closed_ms >= ? AND (ss.session_id IS NULL"
+        " OR ss.last_seq < (SELECT MAX(x.seq) FROM events x WHERE x.session_id = s.id))"
+        " ORDER BY s.id, e.seq"
+    )
+    return Query(sql, (since_ms,), _rows)

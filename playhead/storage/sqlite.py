@@ -1,9 +1,10 @@
-"""SQLite storage: one writer thread, WAL, group commit (:mod:`playhead.storage.batching`).
+"""SQLite storage: one writer thread, WAL, group commit, read connections of their own.
 
-The writer thread takes each batch, runs it in one transaction, commits, and completes its
-futures on the event loop with one call; reads queued with the batch run right after the commit
-on the same connection, so they see every earlier write. WAL checkpoints run on a thread of
-their own.
+The writer thread takes each batch (:mod:`playhead.storage.batching`), runs its writes in one
+transaction, commits, and completes their futures on the event loop with one call; summaries
+follow in a transaction of their own. Reads run on a small pool of read-only connections, each
+on a thread of its own, so a report never waits behind the write queue (WAL readers see every
+committed transaction). WAL checkpoints run on a thread of their own too.
 """
 
 from __future__ import annotations
@@ -14,55 +15,49 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import msgspec
 
-from playhead.errors import ConfigError
-from playhead.storage import NewSession, SessionRow, StoredEvent, queries
+from playhead.errors import ConfigError, StorageUnavailable
+from playhead.storage import dialect
+from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
-    CLOSE,
-    EVENTS,
     NONE_FAILED,
-    READ,
-    REFUSED,
-    SESSION,
-    SUMMARY,
-    WRITE_ORDER,
     Batch,
     BatchedWrites,
     Failed,
-    Job,
+    Groups,
     log,
+    write_positions,
+)
+from playhead.storage.jobs import (
+    WRITE_ORDER,
+    CallJob,
+    CloseJob,
+    EventJob,
+    Job,
+    RefusedJob,
+    SessionJob,
+    SummaryJob,
 )
 from playhead.storage.migrate import migrate_sqlite
-from playhead.storage.summaries import SummaryRows, summary_rows
+from playhead.storage.schema import SummaryRows, summary_rows
 
-_SQL = {
-    SESSION: "INSERT INTO sessions (id, sid, started_ms, start_ts, media_id, params, downloaded)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-    EVENTS: "INSERT INTO events (session_id, seq, received_ms, body) VALUES (?, ?, ?, ?)",
-    CLOSE: "UPDATE sessions SET state = 'closed', close_reason = ?, closed_ms = ?"
-    " WHERE id = ? AND state = 'open'",
-    REFUSED: "UPDATE sessions SET refused = refused + 1 WHERE id = ?",
-}
-_SUMMARY_SQL = (
-    "INSERT OR REPLACE INTO session_summaries VALUES (" + ", ".join("?" * 29) + ")",
-    "INSERT INTO ad_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO chapter_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO state_summaries VALUES (?, ?, ?, ?)",
-)
-_SUMMARY_CLEAR = tuple(
-    f"DELETE FROM {table} WHERE session_id = ?"
-    for table in ("ad_summaries", "chapter_summaries", "state_summaries")
-)
-
-_FIND_SESSION = queries.FIND_SESSION.format(p="?")
-_FINAL_REPORT = queries.FINAL_REPORT.format(p="?")
-_SESSION_EVENTS = queries.SESSION_EVENTS.format(p="?")
-_STALE_FINALS = queries.STALE_FINALS.format(p="?")
+T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
+
+# WAL bounds (passive checkpoints alone never reset a WAL that is written to all the time).
+# Past _WAL_RESET_BYTES the writer completes a checkpoint itself between two batches, so the
+# next transaction starts the WAL over; journal_size_limit truncates the file back.
+_WAL_RESET_BYTES = 16 * 1024 * 1024
+_JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+_CHECKPOINT_INTERVAL_S = 0.5
+_WAL_IDLE, _WAL_WANTED, _WAL_RESTARTED = range(3)
+_READERS = 2
+_RESERVE = "UPDATE id_blocks SET next = next + ? WHERE name = 'sessions' RETURNING next - ?"
 
 
 def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -74,15 +69,6 @@ def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     return conn
 
 
-# WAL bounds (issue: passive checkpoints alone never reset a WAL that is written to all the
-# time). Past _WAL_RESET_BYTES the writer completes a checkpoint itself between two batches, so
-# the next transaction starts the WAL over; journal_size_limit truncates the file back.
-_WAL_RESET_BYTES = 16 * 1024 * 1024
-_JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
-_CHECKPOINT_INTERVAL_S = 0.5
-_WAL_IDLE, _WAL_WANTED, _WAL_RESTARTED = range(3)
-
-
 class SQLiteStorage(BatchedWrites):
     """The embedded default store.
 
@@ -91,7 +77,7 @@ class SQLiteStorage(BatchedWrites):
         queue_size: most jobs waiting for the writer; beyond it writes are refused (503).
         batch_size: most jobs committed in one transaction.
         synchronous: ``NORMAL`` (durable across process crashes) or ``FULL`` (power loss too).
-        timeout: seconds a batch may wait for its commit before its requests get 503.
+        timeout: seconds a write or a read may take before its request gets 503.
     """
 
     def __init__(
@@ -118,10 +104,13 @@ class SQLiteStorage(BatchedWrites):
         # _WAL_RESTARTED (the writer checkpointed it all: its next commit starts it over)
         self._wal_state = _WAL_IDLE
         self._wal_checked = 0.0
+        self._readers: ThreadPoolExecutor | None = None
+        self._reader_local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Open the database, apply migrations and start the writer thread."""
+        """Open the database, apply migrations and start the writer thread and readers."""
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
             raise ConfigError(f"the folder of the database file does not exist: {folder}")
@@ -129,13 +118,12 @@ class SQLiteStorage(BatchedWrites):
         migrate_sqlite(self._conn)
         st = os.stat(self.path)
         self._identity = (st.st_dev, st.st_ino)
-        row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()
-        self._next_id = int(row[0]) + 1
         # Checkpoints (copying the WAL into the database, with an fsync) run on a thread of
         # their own, so a commit never waits for one: that kept tail latency down under load.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT}")
         self._loop = asyncio.get_running_loop()
+        self._readers = ThreadPoolExecutor(_READERS, thread_name_prefix="playhead-sqlite-read")
         self._thread = threading.Thread(
             target=self._run, name="playhead-sqlite-writer", daemon=True
         )
@@ -156,6 +144,12 @@ class SQLiteStorage(BatchedWrites):
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join)
         self._thread = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
+        for conn in self._reader_conns:
+            conn.close()
+        self._reader_conns.clear()
         if self._conn is not None:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -170,6 +164,181 @@ class SQLiteStorage(BatchedWrites):
             return os.stat(self.path + "-wal").st_size
         except OSError:
             return 0
+
+    def _notify(self) -> None:
+        if not self._wake.is_set():
+            self._wake.set()
+
+    # ------------------------------------------------------------------ ids, flush
+    async def reserve_ids(self, count: int) -> range:
+        """Reserve ``count`` session keys in the database (committed before they are used)."""
+
+        def reserve(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                row = conn.execute(_RESERVE, (count, count)).fetchone()
+            return int(row[0])
+
+        first: int = await self._call(reserve)
+        return range(first, first + count)
+
+    async def flush(self) -> None:
+        """Wait until every write submitted so far (summaries too) is committed."""
+        await self._call(_nothing)
+
+    # ------------------------------------------------------------------ reads
+    async def read(self, query: Query[T]) -> T:
+        """Run a read on one of the read connections (never behind the write queue)."""
+        assert self._readers is not None and self._loop is not None, "storage not started"
+        future = self._loop.run_in_executor(self._readers, self._run_read, query)
+        try:
+            return await asyncio.wait_for(future, self._timeout)
+        except TimeoutError:
+            raise StorageUnavailable() from None
+        except sqlite3.Error as exc:
+            self._log_failure("SQLite read failed", exc)
+            raise StorageUnavailable() from None
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self._synchronous)
+            conn.execute("PRAGMA query_only=ON")
+            self._reader_local.conn = conn
+            self._reader_conns.append(conn)
+        return conn
+
+    def _run_read(self, query: Query[T]) -> T:
+        return query.shape(self._reader().execute(query.sql, query.args).fetchall())
+
+    async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
+        """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
+        assert self._loop is not None, "storage not started"
+        conn = connect(self.path, self._synchronous)
+        try:
+            cursor = await asyncio.to_thread(conn.execute, query.sql, query.args)
+            while rows := await asyncio.to_thread(cursor.fetchmany, chunk):
+                for row in rows:
+                    yield row
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        assert self._conn is not None and self._loop is not None
+        conn, loop = self._conn, self._loop
+        while True:
+            self._wake.wait()
+            # cleared before taking: a job added from now on sets it again
+            self._wake.clear()
+            while (batch := self._take()) is not None:
+                try:
+                    self._execute(conn, loop, batch)
+                except Exception:  # a bug: fail the batch, never the writer
+                    log.exception("SQLite writer failed on a batch of %d jobs", len(batch.jobs))
+                    loop.call_soon_threadsafe(self._fail_batch, batch)
+            if self._stopping and self._queued == 0:
+                return
+
+    def _execute(
+        self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, batch: Batch
+    ) -> None:
+        """Commit a batch's writes, answer them, then write its summaries and run its calls."""
+        groups = batch.groups()
+        failed = NONE_FAILED
+        if any(kind in groups for kind in WRITE_ORDER):
+            failed = self._commit_writes(conn, groups, batch.jobs)
+            loop.call_soon_threadsafe(self._settle_writes, batch, failed)
+            if self._wal_state == _WAL_RESTARTED:
+                self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
+            elif self._wal_state == _WAL_WANTED or self._wal_too_big():
+                self._restart_wal(conn)
+        else:
+            loop.call_soon_threadsafe(self._settle_writes, batch, NONE_FAILED)
+        summaries = groups.get(SummaryJob)
+        if summaries:
+            failed = failed | self._commit_summaries(conn, summaries)
+        calls: list[tuple[asyncio.Future[Any], Any, Any]] = []
+        for _, job in groups.get(CallJob, ()):
+            assert isinstance(job, CallJob)
+            try:
+                calls.append((job.future, job.fn(conn), None))
+            except Exception as exc:
+                calls.append((job.future, None, exc))
+        if calls or failed:
+            loop.call_soon_threadsafe(self._settle_rest, batch, failed, calls)
+
+    def _commit_writes(self, conn: sqlite3.Connection, groups: Groups, jobs: list[Job]) -> Failed:
+        """Write sessions, events, closes and refusals in one transaction; on a failure caused
+        by one job's data, again job by job so that only that job fails."""
+        positions = write_positions(groups)
+        problem = self._file_problem()
+        if problem is not None:
+            self._log_failure(f"SQLite write of {len(positions)} jobs refused: {problem}")
+            return frozenset(positions)
+        try:
+            with _transaction(conn):
+                for kind in WRITE_ORDER:
+                    group = groups.get(kind)
+                    if group:
+                        _write_group(conn, kind, [job for _, job in group])
+            return NONE_FAILED
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked: the store's trouble
+            self._log_failure(f"SQLite commit of {len(positions)} jobs failed", exc)
+            return frozenset(positions)
+        except Exception as exc:
+            self._log_failure(f"SQLite commit of {len(positions)} jobs failed; isolating", exc)
+        failed: set[int] = set()
+        for position in sorted(positions):
+            job = jobs[position]
+            try:
+                with _transaction(conn):
+                    _write_group(conn, type(job), [job])
+            except Exception as exc:
+                failed.add(position)
+                log.warning(
+                    "SQLite write job %d (%s) refused: %r", position, type(job).__name__, exc
+                )
+        return frozenset(failed)
+
+    def _commit_summaries(self, conn: sqlite3.Connection, group: list[tuple[int, Job]]) -> Failed:
+        """Write summaries in their own transaction (one by one if that fails)."""
+        try:
+            with _transaction(conn):
+                _write_summaries(conn, [_summary_rows(job) for _, job in group])
+            return NONE_FAILED
+        except Exception as exc:
+            self._log_failure(f"SQLite write of {len(group)} summaries failed", exc)
+        failed: set[int] = set()
+        for position, job in group:
+            try:
+                with _transaction(conn):
+                    _write_summaries(conn, [_summary_rows(job)])
+            except Exception:
+                failed.add(position)
+        return frozenset(failed)
+
+    # ------------------------------------------------------------------ WAL and the file
+    def _wal_too_big(self) -> bool:
+        """Whether the WAL passed its bound (looked at no more than every 50 ms; writer)."""
+        now = time.monotonic()
+        if now - self._wal_checked < 0.05:
+            return False
+        self._wal_checked = now
+        return self.wal_bytes() > _WAL_RESET_BYTES
+
+    def _restart_wal(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint the rest of the WAL and have the next write start it over (writer thread).
+
+        The checkpointer has just copied nearly every frame, so this is short; as this thread
+        is the only writer, nothing can append meanwhile, which is what passive checkpoints
+        running beside the writes could never guarantee. journal_size_limit then truncates it.
+        """
+        try:
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self._wal_state = _WAL_RESTARTED
+        except sqlite3.Error as exc:
+            self._wal_state = _WAL_IDLE
+            self._log_failure("SQLite WAL restart failed", exc)
 
     def _checkpoint_loop(self) -> None:
         """Checkpoint the WAL often from a separate connection; survive every error.
@@ -205,202 +374,6 @@ class SQLiteStorage(BatchedWrites):
         if conn is not None:
             conn.close()
 
-    def _notify(self) -> None:
-        if not self._wake.is_set():
-            self._wake.set()
-
-    # ------------------------------------------------------------------ reads
-    async def find_session(self, sid: str) -> SessionRow | None:
-        """The stored session with this public id, or ``None``."""
-
-        def query(conn: sqlite3.Connection) -> SessionRow | None:
-            row = conn.execute(_FIND_SESSION, (sid,)).fetchone()
-            return queries.session_row(row) if row else None
-
-        result: SessionRow | None = await self._read(query)
-        return result
-
-    async def final_report(self, sid: str) -> tuple[SessionRow, bytes | None] | None:
-        """A stored session, with its final report JSON when no refusal came after it."""
-
-        def query(conn: sqlite3.Connection) -> tuple[SessionRow, bytes | None] | None:
-            return queries.final_report(conn.execute(_FINAL_REPORT, (sid,)).fetchone())
-
-        result: tuple[SessionRow, bytes | None] | None = await self._read(query)
-        return result
-
-    async def session_events(self, session_id: int) -> list[StoredEvent]:
-        """Every stored event of a session, in arrival order (sees every earlier write)."""
-
-        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
-            return [
-                StoredEvent(seq, received, bytes(body))
-                for seq, received, body in conn.execute(_SESSION_EVENTS, (session_id,))
-            ]
-
-        result: list[StoredEvent] = await self._read(query)
-        return result
-
-    async def query(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run a read-only function on the writer's connection, after every earlier write."""
-        return await self._read(fn)
-
-    async def open_sessions(self) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Every open session with its events, streamed in session order.
-
-        Reads on the calling thread: it runs once, at start-up, before any request is served.
-        """
-        assert self._conn is not None
-        conn = self._conn
-        rows = conn.execute(queries.OPEN_SESSIONS).fetchall()
-        if not rows:
-            return
-        by_id = {row[0]: queries.session_row(row) for row in rows}
-        current: int | None = None
-        events: list[StoredEvent] = []
-        cursor = conn.execute(queries.OPEN_SESSION_EVENTS)
-        for session_id, seq, received, body in cursor:
-            if session_id != current:
-                if current is not None:
-                    yield by_id[current], events
-                current, events = session_id, []
-            events.append(StoredEvent(seq, received, bytes(body)))
-        if current is not None:
-            yield by_id[current], events
-
-    async def stale_final_summaries(
-        self, window_ms: int
-    ) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
-        """Recently closed sessions whose final summary is missing or stale, with their events.
-
-        Reads on the calling thread: it runs once, at start-up, before any request is served.
-        """
-        assert self._conn is not None
-        conn = self._conn
-        latest = conn.execute(queries.LATEST_RECEIVED).fetchone()
-        if latest is None:
-            return
-        for row in conn.execute(_STALE_FINALS, (latest[0] - window_ms,)).fetchall():
-            events = [
-                StoredEvent(seq, received, bytes(body))
-                for seq, received, body in conn.execute(_SESSION_EVENTS, (row[0],))
-            ]
-            if events:
-                yield queries.session_row(row), events
-
-    # ------------------------------------------------------------------ writer thread
-    def _run(self) -> None:
-        assert self._conn is not None and self._loop is not None
-        conn, loop = self._conn, self._loop
-        while True:
-            self._wake.wait()
-            # cleared before taking: a job added from now on sets it again
-            self._wake.clear()
-            while (batch := self._take()) is not None:
-                self._execute(conn, loop, batch)
-            if self._stopping and self._queued == 0:
-                return
-
-    def _execute(
-        self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, batch: Batch
-    ) -> None:
-        """Commit a batch's writes, answer them, then write its summaries and run its reads."""
-        by_kind = batch.by_kind()
-        failed = NONE_FAILED
-        if any(kind in by_kind for kind in WRITE_ORDER):
-            failed = self._commit_writes(conn, by_kind)
-            loop.call_soon_threadsafe(self._settle_writes, batch, failed)
-            if self._wal_state == _WAL_RESTARTED:
-                self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
-            elif self._wal_state == _WAL_WANTED or self._wal_too_big():
-                self._restart_wal(conn)
-        else:
-            loop.call_soon_threadsafe(self._settle_writes, batch, NONE_FAILED)
-        summaries = by_kind.get(SUMMARY)
-        if summaries:
-            failed = failed | self._commit_summaries(conn, summaries)
-        reads: list[tuple[asyncio.Future[Any], Any, Any]] = []
-        for _, (_, fn, future, _) in by_kind.get(READ, ()):
-            assert future is not None
-            try:
-                reads.append((future, fn(conn), None))
-            except Exception as exc:
-                reads.append((future, None, exc))
-        if reads or failed:
-            loop.call_soon_threadsafe(self._settle_rest, batch, failed, reads)
-
-    def _commit_writes(
-        self, conn: sqlite3.Connection, by_kind: dict[int, list[tuple[int, Job]]]
-    ) -> Failed:
-        """Write sessions, events, closes and refusals in one transaction; on a failure caused
-        by one job's data, again job by job so that only that job fails."""
-        positions = [p for kind in WRITE_ORDER for p, _ in by_kind.get(kind, ())]
-        problem = self._file_problem()
-        if problem is not None:
-            self._log_failure(f"SQLite write of {len(positions)} jobs refused: {problem}")
-            return frozenset(positions)
-        try:
-            with _transaction(conn):
-                for kind in WRITE_ORDER:
-                    group = by_kind.get(kind)
-                    if group:
-                        _write_group(conn, kind, [job for _, job in group])
-            return NONE_FAILED
-        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked: the store's trouble
-            self._log_failure(f"SQLite commit of {len(positions)} jobs failed", exc)
-            return frozenset(positions)
-        except Exception as exc:
-            self._log_failure(f"SQLite commit of {len(positions)} jobs failed; isolating", exc)
-        failed: set[int] = set()
-        jobs = sorted((p, job) for kind in WRITE_ORDER for p, job in by_kind.get(kind, ()))
-        for position, job in jobs:
-            try:
-                with _transaction(conn):
-                    _write_group(conn, job[0], [job])
-            except Exception as exc:
-                failed.add(position)
-                log.warning("SQLite write job %d (kind %d) refused: %r", position, job[0], exc)
-        return frozenset(failed)
-
-    def _commit_summaries(self, conn: sqlite3.Connection, group: list[tuple[int, Job]]) -> Failed:
-        """Write summaries in their own transaction (one by one if that fails)."""
-        try:
-            with _transaction(conn):
-                _write_summaries(conn, [summary_rows(job[1]) for _, job in group])
-            return NONE_FAILED
-        except Exception as exc:
-            self._log_failure(f"SQLite write of {len(group)} summaries failed", exc)
-        failed: set[int] = set()
-        for position, job in group:
-            try:
-                with _transaction(conn):
-                    _write_summaries(conn, [summary_rows(job[1])])
-            except Exception:
-                failed.add(position)
-        return frozenset(failed)
-
-    def _wal_too_big(self) -> bool:
-        """Whether the WAL passed its bound (looked at no more than every 50 ms; writer)."""
-        now = time.monotonic()
-        if now - self._wal_checked < 0.05:
-            return False
-        self._wal_checked = now
-        return self.wal_bytes() > _WAL_RESET_BYTES
-
-    def _restart_wal(self, conn: sqlite3.Connection) -> None:
-        """Checkpoint the rest of the WAL and have the next write start it over (writer thread).
-
-        The checkpointer has just copied nearly every frame, so this is short; as this thread
-        is the only writer, nothing can append meanwhile, which is what passive checkpoints
-        running beside the writes could never guarantee. journal_size_limit then truncates it.
-        """
-        try:
-            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            self._wal_state = _WAL_RESTARTED
-        except sqlite3.Error as exc:
-            self._wal_state = _WAL_IDLE
-            self._log_failure("SQLite WAL restart failed", exc)
-
     def _file_problem(self) -> str | None:
         """Why the database file cannot be trusted with writes (deleted, replaced), or None."""
         try:
@@ -412,6 +385,10 @@ class SQLiteStorage(BatchedWrites):
             self._unavailable = f"the database file {self.path} was replaced"
             return self._unavailable
         return None
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A call that does nothing: awaiting it waits for every earlier write."""
 
 
 @contextlib.contextmanager
@@ -428,30 +405,42 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def _write_group(conn: sqlite3.Connection, kind: int, jobs: list[Job]) -> None:
-    """Run the write jobs of one kind."""
-    if kind == SESSION:
-        conn.executemany(_SQL[kind], [_session_row(j[1][0]) for j in jobs])
-        conn.executemany(_SQL[EVENTS], [r for j in jobs for r in j[1][1]])
-        closes = [j[1][2] for j in jobs if j[1][2] is not None]
+def _write_group(conn: sqlite3.Connection, kind: type, jobs: list[Job]) -> None:
+    """Run the write jobs of one type."""
+    if kind is SessionJob:
+        sessions = [job for job in jobs if isinstance(job, SessionJob)]
+        conn.executemany(dialect.INSERT_SESSION, [_session_row(job.session) for job in sessions])
+        conn.executemany(dialect.INSERT_EVENT, [e for job in sessions for e in job.events])
+        closes = [job.close for job in sessions if job.close is not None]
         if closes:
-            conn.executemany(_SQL[CLOSE], closes)
-    else:
-        conn.executemany(_SQL[kind], [j[1] for j in jobs])
+            conn.executemany(dialect.CLOSE, closes)
+    elif kind is EventJob:
+        conn.executemany(dialect.INSERT_EVENT, jobs)
+    elif kind is CloseJob:
+        conn.executemany(dialect.CLOSE, jobs)
+    elif kind is RefusedJob:
+        conn.executemany(dialect.REFUSED, jobs)
 
 
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = s.params.get("media.id")
-    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params), int(s.downloaded))
+    return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
+            int(s.downloaded), _encode(s.context).decode())  # fmt: skip
+
+
+def _summary_rows(job: Job) -> SummaryRows:
+    assert isinstance(job, SummaryJob)
+    return summary_rows(job.summary)
 
 
 def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
     """Replace the summary rows of each session (later summaries of one session win)."""
     keys = [(r.session_id,) for r in rows]
-    for clear in _SUMMARY_CLEAR:
+    for clear in dialect.CLEAR_ITEMS:
         conn.executemany(clear, keys)
     latest = {r.session_id: r for r in rows}.values()
-    conn.executemany(_SUMMARY_SQL[0], [r.session for r in latest])
-    conn.executemany(_SUMMARY_SQL[1], [a for r in latest for a in r.ads])
-    conn.executemany(_SUMMARY_SQL[2], [c for r in latest for c in r.chapters])
-    conn.executemany(_SUMMARY_SQL[3], [s for r in latest for s in r.states])
+    conn.executemany(dialect.UPSERT_SUMMARY, [r.session for r in latest])
+    for i, insert in enumerate(dialect.INSERT_ITEMS):
+        items = [item for r in latest for item in r.items[i]]
+        if items:
+            conn.executemany(insert, items)

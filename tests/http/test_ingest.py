@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TS0, FakeClock, ev, open_session, start_body
+from conftest import TS0, FakeClock, ev, held, open_session, start_body, sweep
 from http_helpers import assert_cors, assert_error, events_url
 
 from playhead.errors import Overloaded
 from playhead.events import EVENT_TYPES
-from playhead.storage import NewSession
+from playhead.storage import NewSession, StoredEvent
 from playhead.storage.sqlite import SQLiteStorage
 
 LOCATION = re.compile(r"/api/v1/sessions/([0-9a-f]{64})")
@@ -95,8 +95,8 @@ def test_closed_session_410_after_eviction(make_client: Any, clock: FakeClock) -
     sid = open_session(client)
     assert post_json(client, events_url(sid), ev("sessionEnd", TS0 + 5000, 4)).status_code == 204
     clock.advance(120)
-    client.portal.call(client.app.collector.sweep)  # releases the session from memory
-    assert client.app.collector.store.get(sid) is None
+    sweep(client)  # releases the session from memory
+    assert held(client, sid) is None
     assert_error(post_json(client, events_url(sid), ev("ping", TS0 + 4000, 3)), 410, [])
     problems = [d["problem"] for d in report(client, sid)["diagnostics"]]
     assert "1 events refused after the session closed (410)" in problems
@@ -146,7 +146,7 @@ def test_idle_close_by_sweep(make_client: Any, clock: FakeClock) -> None:
     client = make_client(clock=clock, idle_timeout=2)
     sid = open_session(client)
     clock.advance(5)
-    client.portal.call(client.app.collector.sweep)
+    sweep(client)
     data = report(client, sid)
     assert (data["state"], data["closeReason"]) == ("closed", "idle")
     assert data["sessionDetails"]["secondsSinceLastCall"] == 2
@@ -404,7 +404,7 @@ def test_unknown_collection_endpoint_404(client: Any) -> None:
 # ---------------------------------------------------------------- 503 when the queue is full
 def submit_one(storage: Any, session_id: int, seq: int) -> Any:
     """Queue one event write."""
-    return storage.submit_event(session_id, seq, 0, b"{}")
+    return storage.submit_event(session_id, StoredEvent(seq, 0, b"{}"))
 
 
 @pytest.fixture
@@ -430,7 +430,7 @@ def test_storage_submit_raises_overloaded(tmp_path: Path, blocked_writer: Any) -
         )
         await storage.start()
         try:
-            held = asyncio.ensure_future(storage.query(hold))
+            blocked = storage._call(hold)
             assert await asyncio.to_thread(started.wait, 10)
             first = submit_one(storage, 999, 1)
             assert storage.queue_depth() == 1
@@ -440,7 +440,7 @@ def test_storage_submit_raises_overloaded(tmp_path: Path, blocked_writer: Any) -
             with pytest.raises(Overloaded):
                 storage.submit_session(NewSession(5, "f" * 64, 0, 0, {}), [])
             release.set()
-            await held
+            await blocked
             await first
         finally:
             release.set()
@@ -454,7 +454,7 @@ def test_full_queue_503_over_http(make_client: Any, blocked_writer: Any) -> None
     client = make_client(queue_size=1, summary_interval=3600)
     sid = open_session(client)
     storage = client.app.collector.storage
-    client.portal.start_task_soon(storage.query, hold)
+    client.portal.call(lambda: storage._call(hold) and None)
     assert started.wait(10)
     pending: list[Any] = []
     # fill the queue (the callable returns None so that the portal does not await the write)

@@ -28,7 +28,7 @@ from playhead.config import load_settings
 from playhead.engine import Lifecycle, Limits, fold
 from playhead.errors import ConfigError, Overloaded, StorageUnavailable
 from playhead.protocols.collection.decode import decode_event
-from playhead.storage import NewSession, StoredEvent, Summary, open_storage
+from playhead.storage import NewSession, StoredEvent, Summary, open_storage, queries
 from playhead.storage.migrate import migrate_sqlite, migration_files
 from playhead.storage.sqlite import SQLiteStorage, connect
 
@@ -237,33 +237,39 @@ def report_summary(session_id: int, *, final: bool, last_seq: int = 0) -> Summar
 def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
     dialect = "sqlite" if backend.name == "sqlite" else "postgres"
     names = [name for _, name, _ in migration_files(dialect)]
-    assert names == ["0001_init.sql", "0002_summaries.sql", "0003_summary_currency.sql"]
+    assert names == [
+        "0001_init.sql",
+        "0002_summaries.sql",
+        "0003_summary_currency.sql",
+        "0004_formats_context_ids.sql",
+    ]
     assert backend.migrate() == names
     assert backend.migrate() == []
     versions = backend.rows("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [(1, names[0]), (2, names[1]), (3, names[2])]
+    assert versions == [(i + 1, name) for i, name in enumerate(names)]
     # the storage object applies nothing more, and its tables are usable
-    assert scenario(backend, lambda s: s.find_session(SID)) is None
+    assert scenario(backend, lambda s: s.read(queries.find_session(SID))) is None
 
 
 def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backend) -> None:
     async def body(storage: Any) -> None:
-        first = storage.next_session_id()
-        assert storage.next_session_id() == first + 1
-        # not awaited in between: one batch, and the reads still see all of it
+        first, second = await storage.reserve_ids(2)
+        assert second == first + 1
+        # not awaited in between: one batch
         written = storage.submit_session(new_session(first), [START])
-        storage.submit_event(first, 2, 1002, b"b")  # seq order, not submission order, is read
-        storage.submit_event(first, 1, 1001, b"a")
+        storage.submit_event(first, StoredEvent(2, 1002, b"b"))  # seq order is read back
+        storage.submit_event(first, StoredEvent(1, 1001, b"a"))
         storage.submit_close(first, "sessionEnd", 1003)
         assert storage.queue_depth() == 4
-        events = await storage.session_events(first)
+        await storage.flush()
         assert written.batch.future.done() and storage.queue_depth() == 0
+        events = await storage.read(queries.session_events(first))
         assert [(e.seq, e.received_ms, e.body) for e in events] == [
             (0, 1000, START.body),
             (1, 1001, b"a"),
             (2, 1002, b"b"),
         ]
-        row = await storage.find_session(SID)
+        row = await storage.read(queries.find_session(SID))
         assert row is not None
         assert (row.id, row.sid, row.started_ms, row.start_ts) == (first, SID, 1000, 5)
         assert (row.state, row.close_reason, row.closed_ms, row.refused) == (
@@ -272,8 +278,8 @@ def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backe
             1003,
             0,
         )
-        assert await storage.find_session("cd" * 32) is None
-        assert await storage.session_events(first + 1) == []
+        assert await storage.read(queries.find_session("cd" * 32)) is None
+        assert await storage.read(queries.session_events(first + 1)) == []
 
     scenario(backend, body)
     assert backend.rows("SELECT media_id, downloaded FROM sessions") == [("m", 0)]
@@ -282,7 +288,7 @@ def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backe
 def test_session_stored_closed_in_the_same_transaction(backend: Backend) -> None:
     async def body(storage: Any) -> Any:
         await storage.submit_session(new_session(1), [START], close=("downloaded", 1500))
-        return await storage.find_session(SID)
+        return await storage.read(queries.find_session(SID))
 
     row = scenario(backend, body)
     assert (row.state, row.close_reason, row.closed_ms) == ("closed", "downloaded", 1500)
@@ -294,7 +300,8 @@ def test_close_is_idempotent_first_reason_wins(backend: Backend) -> None:
         storage.submit_close(1, "sessionEnd", 2000)
         storage.submit_close(1, "idle", 2500)  # same batch
         await storage.submit_close(1, "maxDuration", 3000)  # a later batch
-        return await storage.find_session(SID)
+        await storage.flush()
+        return await storage.read(queries.find_session(SID))
 
     row = scenario(backend, body)
     assert (row.state, row.close_reason, row.closed_ms) == ("closed", "sessionEnd", 2000)
@@ -307,7 +314,8 @@ def test_refused_counter(backend: Backend) -> None:
         seen = []
         for _ in range(3):
             storage.submit_refused(1)
-            row = await storage.find_session(SID)
+            await storage.flush()
+            row = await storage.read(queries.find_session(SID))
             seen.append(row.refused)
         return seen
 
@@ -316,33 +324,48 @@ def test_refused_counter(backend: Backend) -> None:
 
 def test_final_report_is_current_until_a_later_event_is_stored(backend: Backend) -> None:
     async def body(storage: Any) -> None:
-        assert await storage.final_report(SID) is None
+        async def final() -> Any:
+            await storage.flush()
+            return await storage.read(queries.final_report(SID))
+
+        assert await final() is None
         storage.submit_session(new_session(1), [START])
         storage.submit_summary(report_summary(1, final=False))
-        row, report = await storage.final_report(SID)
+        row, report = await final()
         assert (row.state, report) == ("open", None)  # open: no final report
 
         storage.submit_close(1, "sessionEnd", 9000)
         summary = report_summary(1, final=True)
         storage.submit_summary(summary)
-        row, report = await storage.final_report(SID)
+        row, report = await final()
         assert row.state == "closed"
         assert report == msgspec.json.encode(summary.report)
 
         storage.submit_refused(1)  # refusals do not make the stored report stale any more
-        row, report = await storage.final_report(SID)
+        row, report = await final()
         assert (row.refused, report) == (1, msgspec.json.encode(summary.report))
 
-        storage.submit_event(1, 1, 9100, b"a straggler")  # a log the summary does not cover
-        row, report = await storage.final_report(SID)
+        storage.submit_event(1, StoredEvent(1, 9100, b"a straggler"))  # not in the summary
+        row, report = await final()
         assert report is None
 
         again = report_summary(1, final=True, last_seq=1)
         storage.submit_summary(again)
-        row, report = await storage.final_report(SID)
+        row, report = await final()
         assert report == msgspec.json.encode(again.report)
 
     scenario(backend, body)
+
+
+async def grouped(storage: Any, query: Any) -> list[tuple[str, list[int]]]:
+    """(last sid character, seqs) of each session in a scan of session + event rows."""
+    out: list[tuple[str, list[int]]] = []
+    async for row in storage.scan(query, chunk=2):
+        session, event = queries.session_row(row), queries.stored_event(row)
+        if not out or out[-1][0] != session.sid:
+            out.append((session.sid, []))
+        out[-1][1].append(event.seq)
+    return [(sid[-1], seqs) for sid, seqs in out]
 
 
 def test_stale_final_summaries_are_found_near_the_newest_event(backend: Backend) -> None:
@@ -351,68 +374,102 @@ def test_stale_final_summaries_are_found_near_the_newest_event(backend: Backend)
             sid = f"{n:064x}"
             storage.submit_session(new_session(n + 1, sid), [StoredEvent(0, 1000 * n, b"s")])
             storage.submit_close(n + 1, "sessionEnd", 1000 * n + 10)
-        storage.submit_event(2, 1, 1500, b"x")  # after its final summary below
+        storage.submit_event(2, StoredEvent(1, 1500, b"x"))  # after its final summary below
         for n in (0, 1, 2):  # session 4 has no final summary at all
             storage.submit_summary(report_summary(n + 1, final=True, last_seq=0))
-        await storage.submit_event(3, 1, 3000, b"y")  # the newest event, and covered:
+        storage.submit_event(3, StoredEvent(1, 3000, b"y"))  # the newest event, and covered:
         storage.submit_summary(report_summary(3, final=True, last_seq=1))
-        await storage.session_events(1)
-        found = [
-            (row.sid[-1], [e.seq for e in events])
-            async for row, events in storage.stale_final_summaries(2500)
-        ]
-        return found
+        await storage.flush()
+        assert await storage.read(queries.latest_received_ms()) == 3000
+        return await grouped(storage, queries.stale_final_events(3000 - 2500))
 
     # session 1 closed at 10, before 3000 - 2500; session 2 is stale; 4 has none
     assert scenario(backend, body) == [("1", [0, 1]), ("3", [0])]
 
 
-def test_open_sessions_excludes_closed_and_yields_events_in_seq_order(backend: Backend) -> None:
+def test_open_session_events_exclude_closed_sessions_in_seq_order(backend: Backend) -> None:
     async def body(storage: Any) -> list[tuple[str, list[int]]]:
         for n in range(4):
             sid = f"{n:064x}"
             events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
             storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events[:1])
             for e in reversed(events[1:]):  # arrival order differs from seq order
-                storage.submit_event(n + 1, e.seq, e.received_ms, e.body)
-        # awaited: SQLite's open_sessions (start-up only) does not wait for queued writes
-        await storage.submit_close(2, "idle", 99)
-        return [(row.sid, [e.seq for e in events]) async for row, events in storage.open_sessions()]
+                storage.submit_event(n + 1, e)
+        storage.submit_close(2, "idle", 99)
+        await storage.flush()
+        return await grouped(storage, queries.open_session_events())
 
-    assert scenario(backend, body) == [
-        (f"{0:064x}", [0]),
-        (f"{2:064x}", [0, 1, 2]),
-        (f"{3:064x}", [0, 1, 2, 3]),
-    ]
+    assert scenario(backend, body) == [("0", [0]), ("2", [0, 1, 2]), ("3", [0, 1, 2, 3])]
 
 
-def test_next_session_id_continues_after_a_restart(backend: Backend) -> None:
-    async def fresh(storage: Any) -> list[int]:
-        ids = [storage.next_session_id() for _ in range(3)]
-        for i, session_id in enumerate(ids):
-            storage.submit_session(new_session(session_id, f"{i:064x}"), [START])
-        return ids
+def test_reserved_ids_never_repeat_across_restarts(backend: Backend) -> None:
+    async def reserve(storage: Any) -> list[int]:
+        return [*await storage.reserve_ids(3), *await storage.reserve_ids(2)]
 
-    assert scenario(backend, fresh) == [1, 2, 3]
+    first = scenario(backend, reserve)
+    second = scenario(backend, reserve)
+    assert len(set(first + second)) == 10
+    assert first == sorted(first) and min(second) > max(first)
 
-    async def reopened(storage: Any) -> int:
-        assert [row.sid async for row, _ in storage.open_sessions()] == [
-            f"{i:064x}" for i in range(3)
-        ]
-        value: int = storage.next_session_id()
-        return value
 
-    assert scenario(backend, reopened) == 4
+def test_stored_events_keep_their_wire_format_and_sessions_their_context(
+    backend: Backend,
+) -> None:
+    async def body(storage: Any) -> list[str]:
+        new = NewSession(1, SID, 1000, 5, {"media.id": "m"}, context={"userAgent": "UA/1"})
+        storage.submit_session(new, [START])
+        storage.submit_event(1, StoredEvent(1, 1001, b"{}", "edge"))
+        await storage.flush()
+        return [e.format for e in await storage.read(queries.session_events(1))]
+
+    assert scenario(backend, body) == ["collection", "edge"]
+    assert backend.rows("SELECT context FROM sessions") == [('{"userAgent":"UA/1"}',)]
+
+
+def test_a_duplicate_arrival_sequence_number_is_never_stored(backend: Backend) -> None:
+    async def body(storage: Any) -> str:
+        storage.submit_session(new_session(1), [START])
+        await storage.submit_event(1, StoredEvent(1, 1001, b"first"))
+        try:
+            await storage.submit_event(1, StoredEvent(1, 1002, b"again"))
+        except StorageUnavailable:
+            return "503"
+        return "stored"
+
+    assert scenario(backend, body) == "503"
+    assert backend.rows("SELECT seq, body FROM events WHERE seq = 1") == [(1, b"first")]
+
+
+def test_summary_columns_are_declared_once_and_match_the_schema(backend: Backend) -> None:
+    from playhead.storage.schema import ITEM_TABLES, SESSION_TABLE
+
+    async def nothing(storage: Any) -> None:
+        return None
+
+    scenario(backend, nothing)
+    for table in (SESSION_TABLE, *ITEM_TABLES):
+        if backend.name == "sqlite":
+            found = [row[1] for row in backend.rows(f"PRAGMA table_info({table.name})")]
+        else:
+            found = [
+                row[0]
+                for row in backend.rows(
+                    "SELECT column_name FROM information_schema.columns"
+                    f" WHERE table_name = '{table.name}' AND table_schema = '{backend.schema}'"
+                    " ORDER BY ordinal_position"
+                )
+            ]
+        assert found == list(table.names), table.name
 
 
 def test_full_queue_refuses_sessions_and_events_but_never_bookkeeping(backend: Backend) -> None:
     async def body() -> None:
         storage = backend.make(queue_size=2)
         storage._loop = asyncio.get_running_loop()  # writer deliberately not started
-        storage.submit_event(1, 1, 1, b"x")
-        storage.submit_event(1, 2, 2, b"x")
+        storage.submit_event(1, StoredEvent(1, 1, b"x"))
+        storage.submit_event(1, StoredEvent(2, 2, b"x"))
         with pytest.raises(Overloaded):
-            storage.submit_event(1, 3, 3, b"x")
+            storage.submit_event(1, StoredEvent(3, 3, b"x"))
         with pytest.raises(Overloaded):
             storage.submit_session(new_session(2), [START])
         assert storage.queue_depth() == 2
@@ -558,8 +615,8 @@ def test_writer_replaces_a_terminated_connection(postgres: Backend) -> None:
         pid = await storage._conn.fetchval("SELECT pg_backend_pid()")
         await _pg("SELECT pg_terminate_backend($1)", pid)
         await asyncio.sleep(0.2)  # the writer's connection notices it was closed
-        await storage.submit_event(1, 1, 2, b"a")
-        return [e.seq for e in await storage.session_events(1)]
+        await storage.submit_event(1, StoredEvent(1, 2, b"a"))
+        return [e.seq for e in await storage.read(queries.session_events(1))]
 
     assert scenario(postgres, body) == [0, 1]
 
@@ -571,7 +628,10 @@ def write_rate(backend: Backend, n: int = 10_000, batch_size: int = 0) -> float:
     async def body(storage: Any) -> float:
         await storage.submit_session(new_session(1), [START])
         began = time.perf_counter()
-        futures = [storage.submit_event(1, i + 1, 2000, b'{"eventType":"ping"}') for i in range(n)]
+        futures = [
+            storage.submit_event(1, StoredEvent(i + 1, 2000, b'{"eventType":"ping"}'))
+            for i in range(n)
+        ]
         await asyncio.gather(*futures)
         return n / (time.perf_counter() - began)
 
@@ -590,9 +650,11 @@ def test_one_job_the_database_cannot_store_fails_alone(backend: Backend) -> None
 
     async def body(storage: Any) -> list[str]:
         storage.submit_session(new_session(1), [START])
-        tickets = [storage.submit_event(1, seq, 1000 + seq, b"ok") for seq in (1, 2)]
-        bad = storage.submit_event(2**70, 3, 1003, b"overflow")  # no 64-bit column holds it
-        tickets.append(storage.submit_event(1, 4, 1004, b"ok"))
+        tickets = [storage.submit_event(1, StoredEvent(seq, 1000 + seq, b"ok")) for seq in (1, 2)]
+        bad = storage.submit_event(
+            2**70, StoredEvent(3, 1003, b"overflow")
+        )  # no 64-bit column holds it
+        tickets.append(storage.submit_event(1, StoredEvent(4, 1004, b"ok")))
         tickets.append(storage.submit_close(1, "sessionEnd", 1005))
         outcomes = []
         for ticket in [*tickets[:2], bad, *tickets[2:]]:
@@ -615,7 +677,7 @@ def test_a_summary_that_fails_never_fails_the_events_of_its_batch(backend: Backe
 
     async def body(storage: Any) -> list[str]:
         storage.submit_session(new_session(1), [START])
-        event = storage.submit_event(1, 1, 1001, b"e")
+        event = storage.submit_event(1, StoredEvent(1, 1001, b"e"))
         failing = storage.submit_summary(bad)
         outcomes = []
         for ticket in (event, failing):
@@ -624,7 +686,7 @@ def test_a_summary_that_fails_never_fails_the_events_of_its_batch(backend: Backe
                 outcomes.append("ok")
             except StorageUnavailable:
                 outcomes.append("503")
-        await storage.session_events(1)
+        await storage.read(queries.session_events(1))
         return outcomes
 
     # the event is acknowledged; the summary alone fails (its ticket settles with the writes,
@@ -643,12 +705,12 @@ def test_a_batch_not_committed_in_time_is_answered_503_and_settles_later(
         await storage.submit_session(new_session(1), [START])
         async with _lock_events(backend):
             began = time.monotonic()
-            ticket = storage.submit_event(1, 1, 1001, b"slow")
+            ticket = storage.submit_event(1, StoredEvent(1, 1001, b"slow"))
             with pytest.raises(StorageUnavailable):
                 await ticket
             waited = time.monotonic() - began
         stored = await ticket.settled()  # the lock is gone: the write went through after all
-        nxt = storage.submit_event(1, 2, 1002, b"next")
+        nxt = storage.submit_event(1, StoredEvent(2, 1002, b"next"))
         await nxt
         return waited, stored, await nxt.settled()
 

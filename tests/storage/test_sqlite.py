@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from playhead.errors import Overloaded
-from playhead.storage import NewSession, StoredEvent
+from playhead.storage import NewSession, StoredEvent, queries
 from playhead.storage.migrate import migrate_sqlite, migration_files
 from playhead.storage.sqlite import SQLiteStorage, connect
 
@@ -35,74 +36,40 @@ def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_session_events_close_and_reads_see_earlier_writes(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        storage = make(tmp_path / "s.db")
+def test_reads_never_wait_behind_the_write_queue(tmp_path: Path) -> None:
+    """A report query answers while the writer is busy: reads have connections of their own."""
+
+    async def scenario() -> tuple[float, float]:
+        storage = make(tmp_path / "r.db")
         await storage.start()
         sid = "ab" * 32
-        first = storage.next_session_id()
-        assert storage.next_session_id() == first + 1
-        start = StoredEvent(0, 1000, b'{"eventType":"sessionStart"}')
-        # not awaited in between: one batch, and the read still sees all of it
-        storage.submit_session(NewSession(first, sid, 1000, 5, {"media.id": "m"}), [start])
-        storage.submit_event(first, 1, 1001, b"a")
-        storage.submit_event(first, 2, 1002, b"b")
-        storage.submit_close(first, "sessionEnd", 1003)
-        storage.submit_close(first, "idle", 1004)  # idempotent: the first reason stays
-        storage.submit_refused(first)
-        events = await storage.session_events(first)
-        row = await storage.find_session(sid)
-        assert [(e.seq, e.received_ms, e.body) for e in events] == [
-            (0, 1000, start.body), (1, 1001, b"a"), (2, 1002, b"b")]  # fmt: skip
-        assert row is not None
-        assert (row.state, row.close_reason, row.closed_ms, row.refused) == (
-            "closed",
-            "sessionEnd",
-            1003,
-            1,
-        )
-        assert await storage.find_session("cd" * 32) is None
+        await storage.submit_session(NewSession(1, sid, 1000, 5, {}), [StoredEvent(0, 1, b"s")])
+        busy = storage._call(lambda conn: time.sleep(0.8))  # the writer is stuck for 0.8 s
+        storage.submit_event(1, StoredEvent(1, 2, b"queued behind it"))
+        began = time.monotonic()
+        row = await storage.read(queries.find_session(sid))
+        read_took = time.monotonic() - began
+        assert row is not None and row.sid == sid
+        await busy
+        await storage.flush()
+        flushed_after = time.monotonic() - began
+        events = await storage.read(queries.session_events(1))
+        assert [e.seq for e in events] == [0, 1]
         await storage.stop()
+        return read_took, flushed_after
 
-    run(scenario())
-
-    # a new process sees the same rows, and session ids continue after the largest
-    async def reopen() -> None:
-        storage = make(tmp_path / "s.db")
-        await storage.start()
-        assert storage.next_session_id() == 2  # continues after the largest stored id
-        assert [item async for item in storage.open_sessions()] == []
-        await storage.stop()
-
-    run(reopen())
-
-
-def test_open_sessions_streams_each_open_session_with_its_events(tmp_path: Path) -> None:
-    async def scenario() -> list[tuple[str, list[int]]]:
-        storage = make(tmp_path / "o.db")
-        await storage.start()
-        for n in range(3):
-            sid = f"{n:064x}"
-            events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
-            storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events)
-        await storage.submit_close(2, "idle", 99)
-        found = [
-            (row.sid, [e.seq for e in events]) async for row, events in storage.open_sessions()
-        ]
-        await storage.stop()
-        return found
-
-    assert run(scenario()) == [(f"{0:064x}", [0]), (f"{2:064x}", [0, 1, 2])]
+    read_took, flushed_after = run(scenario())
+    assert read_took < 0.3 and flushed_after >= 0.7
 
 
 def test_full_queue_refuses_writes_with_overloaded(tmp_path: Path) -> None:
     async def scenario() -> None:
         storage = make(tmp_path / "q.db", queue_size=2)
         storage._loop = asyncio.get_running_loop()  # writer deliberately not started
-        storage.submit_event(1, 1, 1, b"x")
-        storage.submit_event(1, 2, 2, b"x")
+        storage.submit_event(1, StoredEvent(1, 1, b"x"))
+        storage.submit_event(1, StoredEvent(2, 2, b"x"))
         with pytest.raises(Overloaded):
-            storage.submit_event(1, 3, 3, b"x")
+            storage.submit_event(1, StoredEvent(3, 3, b"x"))
         assert storage.queue_depth() == 2
         # lifecycle bookkeeping is never refused, even with the queue full
         storage.submit_close(1, "idle", 5)
@@ -127,7 +94,7 @@ def test_the_wal_stays_bounded_under_continuous_writes(tmp_path: Path) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 6.0
         while loop.time() < deadline:  # ~50 MB of events, never a pause in the writes
-            tickets = [storage.submit_event(1, seq + i, 2, body) for i in range(200)]
+            tickets = [storage.submit_event(1, StoredEvent(seq + i, 2, body)) for i in range(200)]
             seq += 200
             for ticket in tickets:
                 await ticket
@@ -169,7 +136,7 @@ def test_the_checkpointer_survives_errors_and_resumes(
             if calls["n"] > 5:
                 break
         await asyncio.sleep(0.1)
-        await storage.submit_event(1, 1, 2, b"after")
+        await storage.submit_event(1, StoredEvent(1, 2, b"after"))
         assert storage._checkpointer is not None and storage._checkpointer.is_alive()
         await storage.stop()  # the final checkpoint works too
         return calls["n"]
@@ -190,9 +157,9 @@ def test_writes_are_refused_once_the_database_file_is_deleted(tmp_path: Path) ->
         before = storage.problem()
         (tmp_path / "d.db").unlink()
         with pytest.raises(StorageUnavailable):
-            await storage.submit_event(1, 1, 2, b"lost?")
+            await storage.submit_event(1, StoredEvent(1, 2, b"lost?"))
         with pytest.raises(StorageUnavailable):  # now refused at once
-            storage.submit_event(1, 2, 3, b"lost?")
+            storage.submit_event(1, StoredEvent(2, 3, b"lost?"))
         after = storage.problem()
         await storage.stop()
         return before, after

@@ -1,0 +1,75 @@
+"""Start-up: rebuild every open session's live state from the stored log (the source of
+truth), and store again the final summaries a crash may have left behind their log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from playhead.collector.lifecycle import KEEP_CLOSED_MS
+from playhead.collector.service import Collector
+from playhead.reports.replay import decode_log, fold_items, fold_stored
+from playhead.state import LiveSession
+from playhead.storage import SessionRow, StoredEvent, Summary, queries
+
+log = logging.getLogger("playhead.collector")
+
+# A session closed within this long of the newest stored event may have been in memory at a
+# crash, with a straggler stored after its final summary: start-up checks those summaries.
+REPAIR_WINDOW_MS = KEEP_CLOSED_MS + 120_000
+
+
+async def _sessions(
+    rows: AsyncIterator[Sequence[Any]],
+) -> AsyncIterator[tuple[SessionRow, list[StoredEvent]]]:
+    """Group rows of (session columns, event columns) into sessions with their events."""
+    current: SessionRow | None = None
+    events: list[StoredEvent] = []
+    async for row in rows:
+        session = queries.session_row(row)
+        if current is None or session.id != current.id:
+            if current is not None:
+                yield current, events
+            current, events = session, []
+        events.append(queries.stored_event(row))
+    if current is not None:
+        yield current, events
+
+
+async def restore(collector: Collector) -> int:
+    """Hold every open session again, folded from its log; returns how many."""
+    count = 0
+    storage = collector.storage
+    async for row, stored in _sessions(storage.scan(queries.open_session_events())):
+        items = {item[1]: item for item in decode_log(stored)}
+        session = fold_items(row.sid, items, collector.limits)
+        if session is None:
+            log.error("session %s: its sessionStart does not decode; not restored", row.sid)
+            continue
+        live = LiveSession(row.id, row.sid, row.started_ms, session)
+        live.next_seq = stored[-1].seq + 1
+        live.applied_seq = stored[-1].seq
+        live.refused = row.refused
+        await collector.state.add(live)
+        trigger = session.close_trigger
+        if trigger is not None:
+            await collector.close(live, trigger, session.last_received_ms)
+        count += 1
+    await _repair_final_summaries(collector)
+    return count
+
+
+async def _repair_final_summaries(collector: Collector) -> None:
+    storage = collector.storage
+    latest = await storage.read(queries.latest_received_ms())
+    if latest is None:
+        return
+    stale = storage.scan(queries.stale_final_events(latest - REPAIR_WINDOW_MS))
+    async for row, stored in _sessions(stale):
+        try:
+            report = fold_stored(row, stored, collector.limits)
+        except Exception:
+            log.exception("session %s: its log does not fold; summary left as it is", row.sid)
+            continue
+        storage.submit_summary(Summary(row.id, True, collector.clock(), report, stored[-1].seq))

@@ -1,0 +1,2 @@
+"""Operations: what runs beside the request paths (periodic jobs now; metrics, health and
+retention plug in here)."""

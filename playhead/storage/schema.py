@@ -1,0 +1,157 @@
+"""The summary tables' columns, declared once: both SQL backends build their inserts and rows
+from these tables, and a contract test checks them against the migrated schema.
+
+A session's report is stored flattened into ``session_summaries`` (one row per session, with
+the whole report JSON beside the columns reports query), ``ad_summaries``,
+``chapter_summaries`` and ``state_summaries`` (one row per ad, chapter and player state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from playhead.engine import AdReport, ChapterReport, StateReport
+from playhead.storage.base import Summary
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a summary table: its name, whether it holds free-form text (a report
+    value that may be any JSON type, stored as text), and how its value is read."""
+
+    name: str
+    value: Callable[[Any], Any]
+    free_text: bool = False
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+SESSION_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("session_id", lambda s: s.session_id),
+    Column("final", lambda s: int(s.final)),
+    Column("updated_ms", lambda s: s.updated_ms),
+    Column("first_event_ts", lambda s: s.report.first_event_ts),
+    Column("last_event_ts", lambda s: s.report.last_event_ts),
+    Column("media_id", lambda s: s.report.params.get("media.id"), free_text=True),
+    Column("content_type", lambda s: s.report.params.get("media.contentType"), free_text=True),
+    Column("is_played", lambda s: int(s.report.session_details.is_played)),
+    Column("is_completed", lambda s: int(s.report.session_details.is_completed)),
+    Column("is_downloaded", lambda s: int(s.report.session_details.is_downloaded)),
+    Column("has_resume", lambda s: int(s.report.session_details.has_resume)),
+    Column("time_played", lambda s: s.report.session_details.time_played),
+    Column("total_time_played", lambda s: s.report.session_details.total_time_played),
+    Column("unique_time_played", lambda s: s.report.session_details.unique_time_played),
+    Column("pause_count", lambda s: s.report.session_details.pause_count),
+    Column("pause_time", lambda s: s.report.session_details.pause_time),
+    Column("ad_count", lambda s: s.report.session_details.ad_count),
+    Column("chapter_count", lambda s: s.report.session_details.chapter_count),
+    Column("time_to_start", lambda s: s.report.qoe_data_details.time_to_start),
+    Column("bitrate_average", lambda s: s.report.qoe_data_details.bitrate_average),
+    Column("buffer_count", lambda s: s.report.qoe_data_details.buffer_count),
+    Column("buffer_time", lambda s: s.report.qoe_data_details.buffer_time),
+    Column("stall_count", lambda s: s.report.qoe_data_details.stall_count),
+    Column("stall_time", lambda s: s.report.qoe_data_details.stall_time),
+    Column("error_count", lambda s: s.report.qoe_data_details.error_count),
+    Column("dropped_frames", lambda s: s.report.qoe_data_details.dropped_frames),
+    Column("is_dropped_before_start",
+           lambda s: int(s.report.qoe_data_details.is_dropped_before_start)),
+    Column("report", lambda s: _encode(s.report)),
+    Column("last_seq", lambda s: s.last_seq),
+)  # fmt: skip
+
+# The per-item tables: their rows are (session_id, position-or-name, ...) built from one item.
+AD_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("pod_index", lambda a: _int(a.pod_index)),
+    Column("pod_position", lambda a: _int(a.pod_position)),
+    Column("ad_id", lambda a: a.id, free_text=True),
+    Column("name", lambda a: a.name, free_text=True),
+    Column("length", lambda a: _num(a.length)),
+    Column("time_played", lambda a: a.time_played),
+    Column("is_completed", lambda a: int(a.is_completed)),
+    Column("is_skipped", lambda a: int(a.is_skipped)),
+)
+CHAPTER_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("chapter_index", lambda c: _int(c.index)),
+    Column("offset", lambda c: _num(c.offset)),
+    Column("length", lambda c: _num(c.length)),
+    Column("friendly_name", lambda c: c.friendly_name, free_text=True),
+    Column("time_played", lambda c: c.time_played),
+    Column("is_completed", lambda c: int(c.is_completed)),
+    Column("is_skipped", lambda c: int(c.is_skipped)),
+)
+STATE_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("count", lambda s: s.count),
+    Column("time", lambda s: s.time),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A summary table: its name, its key columns and its value columns."""
+
+    name: str
+    keys: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every column name, keys first, in insert order."""
+        return (*self.keys, *(c.name for c in self.columns))
+
+    @property
+    def free_text(self) -> tuple[int, ...]:
+        """Positions (in :attr:`names`) of the free-form text columns."""
+        first = len(self.keys)
+        return tuple(first + i for i, c in enumerate(self.columns) if c.free_text)
+
+
+SESSION_TABLE: Final = Table("session_summaries", (), SESSION_COLUMNS)
+AD_TABLE: Final = Table("ad_summaries", ("session_id", "position"), AD_COLUMNS)
+CHAPTER_TABLE: Final = Table("chapter_summaries", ("session_id", "position"), CHAPTER_COLUMNS)
+STATE_TABLE: Final = Table("state_summaries", ("session_id", "name"), STATE_COLUMNS)
+ITEM_TABLES: Final = (AD_TABLE, CHAPTER_TABLE, STATE_TABLE)
+
+
+class SummaryRows(msgspec.Struct, frozen=True):
+    """The rows one session's summary occupies: its own, and one per ad, chapter and state."""
+
+    session_id: int
+    session: tuple[Any, ...]
+    items: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def summary_rows(summary: Summary) -> SummaryRows:
+    """Rows for the session, ad, chapter and state summary tables, in column order."""
+    report = summary.report
+    sid = summary.session_id
+    session = tuple(column.value(summary) for column in SESSION_COLUMNS)
+    ads = [_item(sid, i, ad, AD_COLUMNS) for i, ad in enumerate(report.ads)]
+    chapters = [_item(sid, i, ch, CHAPTER_COLUMNS) for i, ch in enumerate(report.chapters)]
+    states = [_item(sid, state.name, state, STATE_COLUMNS) for state in report.states]
+    return SummaryRows(sid, session, (ads, chapters, states))
+
+
+def _item(
+    session_id: int,
+    key: int | str,
+    item: AdReport | ChapterReport | StateReport,
+    columns: tuple[Column, ...],
+) -> tuple[Any, ...]:
+    return (session_id, key, *(column.value(item) for column in columns))
+
+
+def quoted(name: str) -> str:
+    """A column name as SQL (``offset`` is a reserved word in PostgreSQL)."""
+    return f'"{name}"' if name == "offset" else name
