@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ServerProcess, free_port, start_body
 
 from playhead import __version__
 from playhead.cli import cli
 from playhead.config import load_settings
+from tests.helpers import ServerProcess, free_port, start_body
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "playhead" / "storage" / "migrations"
 

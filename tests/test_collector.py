@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import TS0, FakeClock, ev, held, open_session, sweep
 from starlette.testclient import TestClient
 
 from playhead.errors import StorageUnavailable
 from playhead.storage import queries
+from tests.helpers import TS0, FakeClock, ev, held, open_session, sweep
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:

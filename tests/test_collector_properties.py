@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import START_PARAMS, TS0, ev, start_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from playhead.app import create_app
 from playhead.config import load_settings
+from tests.helpers import START_PARAMS, TS0, ev, start_body
 
 KINDS = [
     *["ping"] * 6,

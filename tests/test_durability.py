@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from conftest import TS0, ServerProcess, ev, start_body
+from tests.helpers import TS0, ServerProcess, ev, start_body
 
 
 def post(url: str, path: str, body: object) -> tuple[int, str]:

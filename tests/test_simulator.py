@@ -19,10 +19,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "client"))
-
-from fakecollector import FakeCollector, validate
-
 from playhead.client import MockTransport, Response
 from playhead.simulator import (
     DEFAULT_URL,
@@ -34,6 +30,7 @@ from playhead.simulator import (
 )
 from playhead.simulator.audience import ViewerEvent, viewer_session, viewer_sessions
 from playhead.simulator.encode import CollectionEncoder, WireRequest, collection_body
+from tests.client.fakecollector import FakeCollector, validate
 
 SIMULATOR = Path(__file__).resolve().parents[1] / "playhead" / "simulator"
 REQUIRED = {

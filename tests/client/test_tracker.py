@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fakecollector import FakeCollector
 
 from playhead.client import (
     BaseTransport,
@@ -28,6 +22,7 @@ from playhead.client import (
     TransportError,
     parse_location,
 )
+from tests.client.fakecollector import FakeCollector
 
 PARAMS: dict[str, Any] = {
     "analytics.trackingServer": "example.sc.omtrdc.net",

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from realserver import app_import_error, get_json, get_status, running_server
-
 from playhead.client import Tracker
+from tests.client.realserver import app_import_error, get_json, get_status, running_server
 
 _WHY = app_import_error()
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")

@@ -6,18 +6,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from realserver import free_port
 
 import playhead.client
 from playhead.client import (
@@ -31,6 +25,7 @@ from playhead.client import (
     Transport,
     TransportError,
 )
+from tests.client.realserver import free_port
 
 SID = "ab" * 32
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-from builders import ad, ad_break, chapter, ev
 from hypothesis import strategies as st
 
 from playhead.events import Event, Qoe
+from tests.engine.builders import ad, ad_break, chapter, ev
 
 KINDS = [
     *["ping"] * 8,

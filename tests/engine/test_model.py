@@ -5,10 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from builders import folded, start
-
 from playhead.engine import SessionFold
 from playhead.engine.model import FoldState
+from tests.engine.builders import folded, start
 
 ENGINE = Path(__file__).resolve().parents[2] / "playhead" / "engine"
 

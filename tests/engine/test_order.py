@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from builders import BASE, ev
-
 from playhead.engine import order_key
+from tests.engine.builders import BASE, ev
 
 TIE_ORDER = [
     "sessionStart",

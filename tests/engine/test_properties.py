@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import msgspec
-from builders import BASE, start
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import Step, build, step
 
 from playhead.engine import Lifecycle, Limits, SessionFold, fold, order_key
+from tests.engine.builders import BASE, start
+from tests.engine.strategies import Step, build, step
 
 
 @settings(max_examples=200, deadline=None)

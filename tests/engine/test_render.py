@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import BASE, ad, ad_break, encode, ev, folded, problems, run, start
 
 from playhead.engine import Lifecycle
+from tests.engine.builders import BASE, ad, ad_break, encode, ev, folded, problems, run, start
 
 
 def _closed(reason: str, closed_ms: int) -> Lifecycle:

@@ -8,9 +8,9 @@ from typing import Any
 
 import msgspec
 import pytest
-from scenario_events import load, scenario_files
 
 from playhead.engine import Lifecycle, Limits, SessionFold, fold
+from tests.engine.scenario_events import load, scenario_files
 
 FILES = scenario_files()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from builders import (
+from playhead.engine import Limits, SessionFold
+from playhead.events import Event, Qoe
+from tests.engine.builders import (
     BASE,
     OPEN,
     ad,
@@ -15,9 +17,6 @@ from builders import (
     run,
     start,
 )
-
-from playhead.engine import Limits, SessionFold
-from playhead.events import Event, Qoe
 
 # -- rule 11: order -----------------------------------------------------------------------------
 

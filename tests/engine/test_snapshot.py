@@ -7,10 +7,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from builders import BASE, ad, ad_break, chapter, ev, start
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import Step, build, steps_with_runs
 
 from playhead.engine import Lifecycle, Limits, SessionFold, fold, order_key, snapshot
 from playhead.engine.limits import MAX_ADS, MAX_CHAPTERS, MAX_DIAGNOSTICS
@@ -19,6 +17,8 @@ from playhead.engine.ranges import MAX_RANGES, PlayedRanges
 from playhead.engine.record import Record
 from playhead.engine.states import PlayerState, PlayerStates
 from playhead.events import Event, Qoe
+from tests.engine.builders import BASE, ad, ad_break, chapter, ev, start
+from tests.engine.strategies import Step, build, steps_with_runs
 
 # Small limits so that random sessions reach the stalled-playhead and max-duration triggers.
 LIMITS = Limits(stall_timeout_ms=20_000, max_duration_ms=150_000)

@@ -6,8 +6,17 @@ import json
 from typing import Any
 
 import pytest
-from conftest import TS0, FakeClock, ev, open_session, start_body
-from http_helpers import CORS, assert_cors, events_url
+
+from tests.helpers import (
+    CORS,
+    TS0,
+    FakeClock,
+    assert_cors,
+    ev,
+    events_url,
+    open_session,
+    start_body,
+)
 
 PREFIXES = ["", "/va"]
 

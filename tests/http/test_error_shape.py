@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import TS0, FakeClock, ev, open_session, start_body
-from http_helpers import assert_error, events_url
+
+from tests.helpers import TS0, FakeClock, assert_error, ev, events_url, open_session, start_body
 
 
 def raw_post(client: Any, url: str, data: bytes) -> Any:

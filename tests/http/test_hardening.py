@@ -15,13 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TS0, FakeClock, ev, held, open_session, start_body, sweep
-from http_helpers import assert_error, events_url
 from starlette.testclient import TestClient
 
 from playhead.engine import SessionFold
 from playhead.errors import StorageUnavailable
 from playhead.storage import sqlite as sqlite_backend
+from tests.helpers import (
+    TS0,
+    FakeClock,
+    assert_error,
+    ev,
+    events_url,
+    held,
+    open_session,
+    start_body,
+    sweep,
+)
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

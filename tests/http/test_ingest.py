@@ -11,13 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TS0, FakeClock, ev, held, open_session, start_body, sweep
-from http_helpers import assert_cors, assert_error, events_url
 
 from playhead.errors import Overloaded
 from playhead.events import EVENT_TYPES
 from playhead.storage import NewSession, StoredEvent
 from playhead.storage.sqlite import SQLiteStorage
+from tests.helpers import (
+    TS0,
+    FakeClock,
+    assert_cors,
+    assert_error,
+    ev,
+    events_url,
+    held,
+    open_session,
+    start_body,
+    sweep,
+)
 
 LOCATION = re.compile(r"/api/v1/sessions/([0-9a-f]{64})")
 

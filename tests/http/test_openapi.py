@@ -8,11 +8,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import TS0, ev, open_session, start_body
 from openapi_spec_validator import validate as validate_spec
 from starlette.routing import Mount, Route
 
 import playhead
+from tests.helpers import TS0, ev, open_session, start_body
 
 DOC_PATH = Path(playhead.__file__).parent / "openapi.json"
 # The Collection API is a bare ASGI app in front of the Starlette routes (http/collection.py).

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import open_session
 from hypothesis import HealthCheck, settings
 from starlette.testclient import TestClient
 
 import playhead
 from playhead.app import create_app
 from playhead.config import load_settings
+from tests.helpers import open_session
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.checks import not_a_server_error  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import TS0, ev, open_session
+from tests.helpers import TS0, ev, open_session
 
 REPORT_KEYS = {
     "id",

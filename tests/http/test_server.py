@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import ServerProcess
+
+from tests.helpers import ServerProcess
 
 pytestmark = pytest.mark.slow
 

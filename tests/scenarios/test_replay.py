@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCENARIO_DIR, TS0, ev, open_session
 from starlette.testclient import TestClient
+
+from tests.helpers import SCENARIO_DIR, TS0, ev, open_session
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 FILES = sorted(SCENARIO_DIR.glob("*.json"))

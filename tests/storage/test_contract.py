@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import msgspec
 import pytest
-from conftest import TS0, ev, start_body
 from starlette.testclient import TestClient
 
 from playhead.app import create_app
@@ -31,6 +30,7 @@ from playhead.protocols.collection.decode import decode_event
 from playhead.storage import NewSession, StoredEvent, Summary, open_storage, queries
 from playhead.storage.migrate import migrate_sqlite, migration_files
 from playhead.storage.sqlite import SQLiteStorage, connect
+from tests.helpers import TS0, ev, start_body
 
 try:
     import asyncpg

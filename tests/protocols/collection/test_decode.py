@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import START_PARAMS, TS0, ev, start_body
 
 from playhead.errors import InvalidBody
 from playhead.events import (
@@ -20,6 +19,7 @@ from playhead.events import (
 )
 from playhead.protocols.collection.constants import REQUIRED_PARAMS
 from playhead.protocols.collection.decode import decode_batch, decode_event
+from tests.helpers import START_PARAMS, TS0, ev, start_body
 
 
 def enc(body: Any) -> bytes:

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TS0, ev, start_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from test_decode import MINIMAL_PARAMS, minimal
 
 from playhead.app import create_app
 from playhead.config import load_settings
 from playhead.errors import InvalidBody
 from playhead.events import EVENT_TYPES, Event
 from playhead.protocols.collection.decode import decode_batch, decode_event
+from tests.helpers import TS0, ev, start_body
+from tests.protocols.collection.test_decode import MINIMAL_PARAMS, minimal
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

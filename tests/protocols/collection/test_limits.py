@@ -8,10 +8,10 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import TS0, ev, start_body
 
 from playhead.errors import MAX_PROBLEMS, InvalidBody
 from playhead.protocols.collection.decode import decode_batch, decode_event
+from tests.helpers import TS0, ev, start_body
 
 
 def errors_of(raw: bytes) -> list[tuple[str, str]]:

@@ -8,8 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from conftest import TS0, ev
-from test_decode import MINIMAL_PARAMS, minimal
 
 from playhead.errors import InvalidBody
 from playhead.events import EVENT_TYPES, LENIENT_PARAMS
@@ -21,6 +19,8 @@ from playhead.protocols.collection.constants import (
 )
 from playhead.protocols.collection.decode import decode_event
 from playhead.protocols.collection.schemas import event_schema
+from tests.helpers import TS0, ev
+from tests.protocols.collection.test_decode import MINIMAL_PARAMS, minimal
 
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 
