@@ -140,11 +140,12 @@ class Collector:
         return session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
 
     # ------------------------------------------------------------------ events
-    async def check(self, sid: str) -> None:
-        """Refuse an event for a session not held: 404 for an unknown sid, 410 (counted) for one
-        closed and no longer held. Returns when the session is held."""
-        if await self.state.load(sid) is not None:
-            return
+    async def check(self, sid: str) -> LiveSession:
+        """The held session ``sid``; for one not held, 404 for an unknown sid, 410 (counted) for
+        one closed and no longer held."""
+        live = await self.state.load(sid)
+        if live is not None:
+            return live
         row = await self.storage.read(queries.find_session(sid)) if _SID.fullmatch(sid) else None
         if row is None:
             raise UnknownSession()
@@ -154,13 +155,14 @@ class Collector:
             await self.storage.submit_refused(row.id)
         raise SessionClosed()
 
-    async def append(self, sid: str, event: Event, received: Received) -> None:
+    async def append(
+        self, sid: str, event: Event, received: Received, live: LiveSession | None = None
+    ) -> None:
         """Accept one (validated) event for a session, or raise the error the protocol
-        prescribes; returns once the event is stored and folded in."""
-        live = await self.state.load(sid)
+        prescribes; returns once the event is stored and folded in. ``live`` is the session as
+        :meth:`check` just answered it, if the caller has it."""
         if live is None:
-            await self.check(sid)
-            return
+            live = await self.check(sid)
         now = received.server_ms
         decision = lifecycle.admit(live, event.ts, now, self.rules)
         if decision != lifecycle.ACCEPT:

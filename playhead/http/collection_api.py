@@ -93,9 +93,10 @@ class CollectionAPI:
         if rest.startswith("sessions/") and rest.endswith("/events"):
             sid = rest[len("sessions/") : -len("/events")]
             body = await read_body(scope, receive, self.max_event_bytes)
-            await collector.check(sid)  # 404 / 410 before anything is decoded
+            live = await collector.check(sid)  # 404 / 410 before anything is decoded
             event = endpoints.session_event(body, strict=self.strict)
-            await collector.append(sid, event, Received(body, COLLECTION, collector.clock()))
+            received = Received(body, COLLECTION, collector.clock())
+            await collector.append(sid, event, received, live)
             await no_content(send)
         elif rest in ("sessions", "sessions/"):
             body = await read_body(scope, receive, self.max_batch_bytes)

@@ -35,6 +35,7 @@ class LiveSession:
         "applied_seq",
         "close_reason",
         "closed_ms",
+        "counted",
         "evict_ms",
         "fold",
         "inflight",
@@ -71,6 +72,7 @@ class LiveSession:
         self.summarized = -1
         self.version = 0  # bumped by every commit
         self.scheduled: int | None = None  # when the deadline index looks at it next
+        self.counted = False  # counted as open by the live state
 
     @property
     def closed(self) -> bool:

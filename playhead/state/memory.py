@@ -26,7 +26,9 @@ class MemoryState:
         self._sessions: dict[str, LiveSession] = {}
         self._heap: list[tuple[int, str]] = []
         self._deadline = deadline
-        self._open: set[str] = set()
+        self._open = 0
+        # sessions counted in _open carry LiveSession.counted (one flag each costs less than a
+        # set of their sids)
 
     async def load(self, sid: str) -> LiveSession | None:
         """The live session with this public id, if held."""
@@ -35,8 +37,9 @@ class MemoryState:
     async def add(self, session: LiveSession) -> None:
         """Hold a new live session."""
         self._sessions[session.sid] = session
-        if session.close_reason is None:
-            self._open.add(session.sid)
+        if session.close_reason is None and not session.counted:
+            session.counted = True
+            self._open += 1
         self._schedule(session)
 
     async def commit(self, session: LiveSession, expected: int) -> bool:
@@ -44,15 +47,18 @@ class MemoryState:
         if session.version != expected:
             return False
         session.version = expected + 1
-        if session.close_reason is not None:
-            self._open.discard(session.sid)
+        if session.close_reason is not None and session.counted:
+            session.counted = False
+            self._open -= 1
         self._schedule(session)
         return True
 
     async def remove(self, sid: str) -> None:
         """Stop holding a session."""
-        self._sessions.pop(sid, None)
-        self._open.discard(sid)
+        session = self._sessions.pop(sid, None)
+        if session is not None and session.counted:
+            session.counted = False
+            self._open -= 1
 
     async def reserve_seq(self, session: LiveSession) -> int:
         """The session's next arrival sequence number."""
@@ -82,6 +88,8 @@ class MemoryState:
 
     def _schedule(self, session: LiveSession) -> None:
         """Make sure the index looks at the session no later than its deadline."""
+        if session.scheduled is not None and session.close_reason is None:
+            return  # an open session's deadline only ever moves later: the entry comes early
         deadline = self._deadline(session)
         if deadline is None or (session.scheduled is not None and session.scheduled <= deadline):
             return
@@ -90,7 +98,7 @@ class MemoryState:
 
     async def count(self) -> int:
         """How many held sessions are open."""
-        return len(self._open)
+        return self._open
 
     async def sessions(self) -> AsyncIterator[LiveSession]:
         """A snapshot of every held session."""
