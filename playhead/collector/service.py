@@ -140,6 +140,10 @@ class Collector:
         return session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
 
     # ------------------------------------------------------------------ events
+    def held(self, sid: str) -> LiveSession | None:
+        """The live session if this process holds it in memory (no I/O); else :meth:`check`."""
+        return self.state.peek(sid)
+
     async def check(self, sid: str) -> LiveSession:
         """The held session ``sid``; for one not held, 404 for an unknown sid, 410 (counted) for
         one closed and no longer held."""
@@ -187,30 +191,46 @@ class Collector:
             self._spawn(self._apply_if_stored(sid, ticket, (event, seq, now)))
             raise
         live.inflight -= 1
-        await self._fold_in(sid, (event, seq, now))
+        # the usual case, folded here: in canonical order, nothing else under way
+        if live.pending is None and (fold_ := live.fold).in_order(event, seq):
+            version = live.version
+            fold_.apply(event, seq, now)
+            if seq > live.applied_seq:
+                live.applied_seq = seq
+            if live.close_reason is not None or fold_.close_trigger is not None:
+                self._after_change(live, now)
+            if await self.state.commit(live, version):
+                return
+            live = await self.state.load(sid)
+        await self._fold_in(sid, (event, seq, now), live)
 
     async def _apply_if_stored(self, sid: str, ticket: WriteTicket, item: Item) -> None:
         if await ticket.settled():
-            await self._fold_in(sid, item)
+            await self._fold_in(sid, item, await self.state.load(sid))
 
-    async def _fold_in(self, sid: str, item: Item) -> None:
-        """Fold a stored event into its live session: at once when it sorts after everything
-        folded so far, else by a re-fold from the log (rule 11)."""
-        while (live := await self.state.load(sid)) is not None:
+    async def _fold_in(self, sid: str, item: Item, live: LiveSession | None) -> None:
+        """Fold a stored event into its live session (``live``, as last loaded): at once when
+        it sorts after everything folded so far, else by a re-fold from the log (rule 11). A
+        commit refused because the session changed meanwhile is redone on a fresh load."""
+        while live is not None:
             version = live.version
             if live.pending is not None:
                 live.pending.append(item)
             else:
                 event, seq, received = item
-                if live.fold.in_order(event, seq):
-                    live.fold.apply(event, seq, received)
-                    live.applied_seq = max(live.applied_seq, seq)
-                    self._after_change(live, received)
+                fold_ = live.fold
+                if fold_.in_order(event, seq):
+                    fold_.apply(event, seq, received)
+                    if seq > live.applied_seq:
+                        live.applied_seq = seq
+                    if live.close_reason is not None or fold_.close_trigger is not None:
+                        self._after_change(live, received)
                 else:
                     live.pending = [item]
                     live.refold_task = self._spawn(self._refold(live))
             if await self.state.commit(live, version):
                 return
+            live = await self.state.load(sid)
 
     async def _refold(self, live: LiveSession) -> None:
         await refold(live, self.storage, self.limits)

@@ -26,6 +26,7 @@ from playhead.errors import BodyTooLarge, ClientError, UnknownEventType, error_b
 from playhead.http.asgi import (
     CORS_HEADERS,
     EMPTY_BODY,
+    NO_CONTENT,
     Receive,
     Scope,
     Send,
@@ -93,11 +94,13 @@ class CollectionAPI:
         if rest.startswith("sessions/") and rest.endswith("/events"):
             sid = rest[len("sessions/") : -len("/events")]
             body = await read_body(scope, receive, self.max_event_bytes)
-            live = await collector.check(sid)  # 404 / 410 before anything is decoded
+            # 404 / 410 before anything is decoded
+            live = collector.held(sid) or await collector.check(sid)
             event = endpoints.session_event(body, strict=self.strict)
             received = Received(body, COLLECTION, collector.clock())
             await collector.append(sid, event, received, live)
-            await no_content(send)
+            await send(NO_CONTENT)
+            await send(EMPTY_BODY)
         elif rest in ("sessions", "sessions/"):
             body = await read_body(scope, receive, self.max_batch_bytes)
             if is_array(body):

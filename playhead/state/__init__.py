@@ -103,6 +103,10 @@ class LiveState(Protocol):
     async def load(self, sid: str) -> LiveSession | None:
         """The live session with this public id, if it is held."""
 
+    def peek(self, sid: str) -> LiveSession | None:
+        """The live session if this process holds it in its own memory, at no cost (a shared
+        backend answers ``None`` and callers :meth:`load`); for the hot path's first look."""
+
     async def add(self, session: LiveSession) -> None:
         """Hold a new live session."""
 

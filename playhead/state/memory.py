@@ -34,6 +34,10 @@ class MemoryState:
         """The live session with this public id, if held."""
         return self._sessions.get(sid)
 
+    def peek(self, sid: str) -> LiveSession | None:
+        """The live session with this public id, if held (the same as :meth:`load`)."""
+        return self._sessions.get(sid)
+
     async def add(self, session: LiveSession) -> None:
         """Hold a new live session."""
         self._sessions[session.sid] = session
