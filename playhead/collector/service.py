@@ -75,6 +75,8 @@ class Collector:
         self.timeout = timeout
         self.clock = clock
         self.ids = IdBlocks(storage.reserve_ids)
+        #: the live session if this process holds it in memory (no I/O); else :meth:`check`
+        self.held: Callable[[str], LiveSession | None] = state.peek
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ sessions
@@ -140,10 +142,6 @@ class Collector:
         return session.report(Lifecycle(state="closed", close_reason="downloaded", closed_ms=now))
 
     # ------------------------------------------------------------------ events
-    def held(self, sid: str) -> LiveSession | None:
-        """The live session if this process holds it in memory (no I/O); else :meth:`check`."""
-        return self.state.peek(sid)
-
     async def check(self, sid: str) -> LiveSession:
         """The held session ``sid``; for one not held, 404 for an unknown sid, 410 (counted) for
         one closed and no longer held."""
@@ -179,9 +177,7 @@ class Collector:
             await self.state.commit(live, version)
             raise SessionClosed()
         seq = await self.state.reserve_seq(live)
-        ticket = self.storage.submit_event(
-            live.session_id, StoredEvent(seq, now, received.raw, received.format)
-        )
+        ticket = self.storage.submit_event(live.session_id, seq, now, received.raw, received.format)
         live.inflight += 1
         try:
             await ticket

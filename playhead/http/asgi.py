@@ -29,9 +29,12 @@ EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 NO_CONTENT: Message = {"type": "http.response.start", "status": 204, "headers": CORS_HEADERS}
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body; 413 as soon as it is known to exceed ``limit``."""
-    message = await receive()
+async def read_body(
+    scope: Scope, receive: Receive, limit: int, first: Message | None = None
+) -> bytes:
+    """The whole request body; 413 as soon as it is known to exceed ``limit``. ``first`` is
+    its first message, if the caller already received it."""
+    message = first if first is not None else await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):  # the usual case: a small body in one piece
         if len(body) > limit:

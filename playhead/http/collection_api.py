@@ -74,7 +74,28 @@ class CollectionAPI:
         method: str = scope["method"]
         try:
             if method == "POST":
-                await self._post(rest, scope, receive, send)
+                if rest.startswith("sessions/") and rest.endswith("/events"):
+                    # the hot path, inline: one event of an open session
+                    collector = self.collector
+                    sid = rest[9:-7]
+                    message = await receive()
+                    if message.get("more_body", False):  # a body in several pieces: rare
+                        body = await read_body(scope, receive, self.max_event_bytes, message)
+                    else:
+                        body = message.get("body", b"")
+                        if len(body) > self.max_event_bytes:
+                            raise BodyTooLarge(
+                                f"The body may be at most {self.max_event_bytes} bytes."
+                            )
+                    # 404 / 410 before anything is decoded
+                    live = collector.held(sid) or await collector.check(sid)
+                    event = endpoints.session_event(body, strict=self.strict)
+                    received = Received(body, COLLECTION, collector.clock())
+                    await collector.append(sid, event, received, live)
+                    await send(NO_CONTENT)
+                    await send(EMPTY_BODY)
+                else:
+                    await self._post(rest, scope, receive, send)
             elif method == "OPTIONS":
                 await no_content(send)
             elif method in ("GET", "HEAD") and rest.startswith("schemas/"):
@@ -91,17 +112,7 @@ class CollectionAPI:
 
     async def _post(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
         collector = self.collector
-        if rest.startswith("sessions/") and rest.endswith("/events"):
-            sid = rest[len("sessions/") : -len("/events")]
-            body = await read_body(scope, receive, self.max_event_bytes)
-            # 404 / 410 before anything is decoded
-            live = collector.held(sid) or await collector.check(sid)
-            event = endpoints.session_event(body, strict=self.strict)
-            received = Received(body, COLLECTION, collector.clock())
-            await collector.append(sid, event, received, live)
-            await send(NO_CONTENT)
-            await send(EMPTY_BODY)
-        elif rest in ("sessions", "sessions/"):
+        if rest in ("sessions", "sessions/"):
             body = await read_body(scope, receive, self.max_batch_bytes)
             if is_array(body):
                 items = endpoints.downloaded(body, strict=self.strict, via_sessions=True)

@@ -51,10 +51,14 @@ class MemoryState:
         if session.version != expected:
             return False
         session.version = expected + 1
-        if session.close_reason is not None and session.counted:
-            session.counted = False
-            self._open -= 1
-        self._schedule(session)
+        if session.close_reason is not None:
+            if session.counted:
+                session.counted = False
+                self._open -= 1
+            self._schedule(session)
+        elif session.scheduled is None:
+            self._schedule(session)
+        # else: an open session's deadline only ever moves later, and its entry comes early
         return True
 
     async def remove(self, sid: str) -> None:
@@ -92,8 +96,6 @@ class MemoryState:
 
     def _schedule(self, session: LiveSession) -> None:
         """Make sure the index looks at the session no later than its deadline."""
-        if session.scheduled is not None and session.close_reason is None:
-            return  # an open session's deadline only ever moves later: the entry comes early
         deadline = self._deadline(session)
         if deadline is None or (session.scheduled is not None and session.scheduled <= deadline):
             return

@@ -116,8 +116,10 @@ class Storage(Protocol):
     ) -> WriteTicket:
         """Store a new session with its first events (and its close), all in one transaction."""
 
-    def submit_event(self, session_id: int, event: StoredEvent) -> WriteTicket:
-        """Append one event to a session's log."""
+    def submit_event(
+        self, session_id: int, seq: int, received_ms: int, body: bytes, wire_format: str
+    ) -> WriteTicket:
+        """Append one event (arrival ``seq``, server time, raw body, wire format) to a log."""
 
     def submit_close(self, session_id: int, reason: str, closed_ms: int) -> WriteTicket:
         """Mark a session closed (idempotent: an already closed session keeps its reason)."""

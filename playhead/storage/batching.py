@@ -293,11 +293,13 @@ class BatchedWrites:
         closing = None if close is None else CloseJob(close[0], close[1], sid)
         return self._submit(SessionJob(session, rows, closing), limited=True)
 
-    def submit_event(self, session_id: int, event: StoredEvent) -> Ticket:
-        """Append one event to a session's log."""
+    def submit_event(
+        self, session_id: int, seq: int, received_ms: int, body: bytes, wire_format: str
+    ) -> Ticket:
+        """Append one event (arrival ``seq``, server time, raw body, wire format) to a log."""
         # tuple.__new__ skips the named tuple's Python-level constructor (the ingest hot path)
-        fields = (session_id, event.seq, event.received_ms, event.body, event.format)
-        return self._submit(tuple.__new__(EventJob, fields), limited=True)
+        job = tuple.__new__(EventJob, (session_id, seq, received_ms, body, wire_format))
+        return self._submit(job, limited=True)
 
     def submit_close(self, session_id: int, reason: str, closed_ms: int) -> Ticket:
         """Mark a session closed; a session already closed keeps its first reason."""

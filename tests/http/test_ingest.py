@@ -14,7 +14,7 @@ import pytest
 
 from playhead.errors import Overloaded
 from playhead.events import EVENT_TYPES
-from playhead.storage import NewSession, StoredEvent
+from playhead.storage import NewSession
 from playhead.storage.sqlite import SQLiteStorage
 from tests.helpers import (
     TS0,
@@ -414,7 +414,7 @@ def test_unknown_collection_endpoint_404(client: Any) -> None:
 # ---------------------------------------------------------------- 503 when the queue is full
 def submit_one(storage: Any, session_id: int, seq: int) -> Any:
     """Queue one event write."""
-    return storage.submit_event(session_id, StoredEvent(seq, 0, b"{}"))
+    return storage.submit_event(session_id, seq, 0, b"{}", "collection")
 
 
 @pytest.fixture

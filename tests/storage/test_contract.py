@@ -257,8 +257,8 @@ def test_session_events_and_close_in_one_batch_read_back_in_order(backend: Backe
         assert second == first + 1
         # not awaited in between: one batch
         written = storage.submit_session(new_session(first), [START])
-        storage.submit_event(first, StoredEvent(2, 1002, b"b"))  # seq order is read back
-        storage.submit_event(first, StoredEvent(1, 1001, b"a"))
+        storage.submit_event(first, 2, 1002, b"b", "collection")  # seq order is read back
+        storage.submit_event(first, 1, 1001, b"a", "collection")
         storage.submit_close(first, "sessionEnd", 1003)
         assert storage.queue_depth() == 4
         await storage.flush()
@@ -345,7 +345,7 @@ def test_final_report_is_current_until_a_later_event_is_stored(backend: Backend)
         row, report = await final()
         assert (row.refused, report) == (1, msgspec.json.encode(summary.report))
 
-        storage.submit_event(1, StoredEvent(1, 9100, b"a straggler"))  # not in the summary
+        storage.submit_event(1, 1, 9100, b"a straggler", "collection")  # not in the summary
         row, report = await final()
         assert report is None
 
@@ -374,10 +374,10 @@ def test_stale_final_summaries_are_found_near_the_newest_event(backend: Backend)
             sid = f"{n:064x}"
             storage.submit_session(new_session(n + 1, sid), [StoredEvent(0, 1000 * n, b"s")])
             storage.submit_close(n + 1, "sessionEnd", 1000 * n + 10)
-        storage.submit_event(2, StoredEvent(1, 1500, b"x"))  # after its final summary below
+        storage.submit_event(2, 1, 1500, b"x", "collection")  # after its final summary below
         for n in (0, 1, 2):  # session 4 has no final summary at all
             storage.submit_summary(report_summary(n + 1, final=True, last_seq=0))
-        storage.submit_event(3, StoredEvent(1, 3000, b"y"))  # the newest event, and covered:
+        storage.submit_event(3, 1, 3000, b"y", "collection")  # the newest event, and covered:
         storage.submit_summary(report_summary(3, final=True, last_seq=1))
         await storage.flush()
         assert await storage.read(queries.latest_received_ms()) == 3000
@@ -394,7 +394,7 @@ def test_open_session_events_exclude_closed_sessions_in_seq_order(backend: Backe
             events = [StoredEvent(i, 10 + i, b"x") for i in range(n + 1)]
             storage.submit_session(NewSession(n + 1, sid, 10, 1, {}), events[:1])
             for e in reversed(events[1:]):  # arrival order differs from seq order
-                storage.submit_event(n + 1, e)
+                storage.submit_event(n + 1, e.seq, e.received_ms, e.body, e.format)
         storage.submit_close(2, "idle", 99)
         await storage.flush()
         return await grouped(storage, queries.open_session_events())
@@ -418,7 +418,7 @@ def test_stored_events_keep_their_wire_format_and_sessions_their_context(
     async def body(storage: Any) -> list[str]:
         new = NewSession(1, SID, 1000, 5, {"media.id": "m"}, context={"userAgent": "UA/1"})
         storage.submit_session(new, [START])
-        storage.submit_event(1, StoredEvent(1, 1001, b"{}", "edge"))
+        storage.submit_event(1, 1, 1001, b"{}", "edge")
         await storage.flush()
         return [e.format for e in await storage.read(queries.session_events(1))]
 
@@ -429,9 +429,9 @@ def test_stored_events_keep_their_wire_format_and_sessions_their_context(
 def test_a_duplicate_arrival_sequence_number_is_never_stored(backend: Backend) -> None:
     async def body(storage: Any) -> str:
         storage.submit_session(new_session(1), [START])
-        await storage.submit_event(1, StoredEvent(1, 1001, b"first"))
+        await storage.submit_event(1, 1, 1001, b"first", "collection")
         try:
-            await storage.submit_event(1, StoredEvent(1, 1002, b"again"))
+            await storage.submit_event(1, 1, 1002, b"again", "collection")
         except StorageUnavailable:
             return "503"
         return "stored"
@@ -466,10 +466,10 @@ def test_full_queue_refuses_sessions_and_events_but_never_bookkeeping(backend: B
     async def body() -> None:
         storage = backend.make(queue_size=2)
         storage._loop = asyncio.get_running_loop()  # writer deliberately not started
-        storage.submit_event(1, StoredEvent(1, 1, b"x"))
-        storage.submit_event(1, StoredEvent(2, 2, b"x"))
+        storage.submit_event(1, 1, 1, b"x", "collection")
+        storage.submit_event(1, 2, 2, b"x", "collection")
         with pytest.raises(Overloaded):
-            storage.submit_event(1, StoredEvent(3, 3, b"x"))
+            storage.submit_event(1, 3, 3, b"x", "collection")
         with pytest.raises(Overloaded):
             storage.submit_session(new_session(2), [START])
         assert storage.queue_depth() == 2
@@ -615,7 +615,7 @@ def test_writer_replaces_a_terminated_connection(postgres: Backend) -> None:
         pid = await storage._conn.fetchval("SELECT pg_backend_pid()")
         await _pg("SELECT pg_terminate_backend($1)", pid)
         await asyncio.sleep(0.2)  # the writer's connection notices it was closed
-        await storage.submit_event(1, StoredEvent(1, 2, b"a"))
+        await storage.submit_event(1, 1, 2, b"a", "collection")
         return [e.seq for e in await storage.read(queries.session_events(1))]
 
     assert scenario(postgres, body) == [0, 1]
@@ -629,7 +629,7 @@ def write_rate(backend: Backend, n: int = 10_000, batch_size: int = 0) -> float:
         await storage.submit_session(new_session(1), [START])
         began = time.perf_counter()
         futures = [
-            storage.submit_event(1, StoredEvent(i + 1, 2000, b'{"eventType":"ping"}'))
+            storage.submit_event(1, i + 1, 2000, b'{"eventType":"ping"}', "collection")
             for i in range(n)
         ]
         await asyncio.gather(*futures)
@@ -650,11 +650,11 @@ def test_one_job_the_database_cannot_store_fails_alone(backend: Backend) -> None
 
     async def body(storage: Any) -> list[str]:
         storage.submit_session(new_session(1), [START])
-        tickets = [storage.submit_event(1, StoredEvent(seq, 1000 + seq, b"ok")) for seq in (1, 2)]
+        tickets = [storage.submit_event(1, seq, 1000 + seq, b"ok", "collection") for seq in (1, 2)]
         bad = storage.submit_event(
-            2**70, StoredEvent(3, 1003, b"overflow")
+            2**70, 3, 1003, b"overflow", "collection"
         )  # no 64-bit column holds it
-        tickets.append(storage.submit_event(1, StoredEvent(4, 1004, b"ok")))
+        tickets.append(storage.submit_event(1, 4, 1004, b"ok", "collection"))
         tickets.append(storage.submit_close(1, "sessionEnd", 1005))
         outcomes = []
         for ticket in [*tickets[:2], bad, *tickets[2:]]:
@@ -677,7 +677,7 @@ def test_a_summary_that_fails_never_fails_the_events_of_its_batch(backend: Backe
 
     async def body(storage: Any) -> list[str]:
         storage.submit_session(new_session(1), [START])
-        event = storage.submit_event(1, StoredEvent(1, 1001, b"e"))
+        event = storage.submit_event(1, 1, 1001, b"e", "collection")
         failing = storage.submit_summary(bad)
         outcomes = []
         for ticket in (event, failing):
@@ -705,12 +705,12 @@ def test_a_batch_not_committed_in_time_is_answered_503_and_settles_later(
         await storage.submit_session(new_session(1), [START])
         async with _lock_events(backend):
             began = time.monotonic()
-            ticket = storage.submit_event(1, StoredEvent(1, 1001, b"slow"))
+            ticket = storage.submit_event(1, 1, 1001, b"slow", "collection")
             with pytest.raises(StorageUnavailable):
                 await ticket
             waited = time.monotonic() - began
         stored = await ticket.settled()  # the lock is gone: the write went through after all
-        nxt = storage.submit_event(1, StoredEvent(2, 1002, b"next"))
+        nxt = storage.submit_event(1, 2, 1002, b"next", "collection")
         await nxt
         return waited, stored, await nxt.settled()
 

@@ -45,7 +45,7 @@ def test_reads_never_wait_behind_the_write_queue(tmp_path: Path) -> None:
         sid = "ab" * 32
         await storage.submit_session(NewSession(1, sid, 1000, 5, {}), [StoredEvent(0, 1, b"s")])
         busy = storage._call(lambda conn: time.sleep(0.8))  # the writer is stuck for 0.8 s
-        storage.submit_event(1, StoredEvent(1, 2, b"queued behind it"))
+        storage.submit_event(1, 1, 2, b"queued behind it", "collection")
         began = time.monotonic()
         row = await storage.read(queries.find_session(sid))
         read_took = time.monotonic() - began
@@ -66,10 +66,10 @@ def test_full_queue_refuses_writes_with_overloaded(tmp_path: Path) -> None:
     async def scenario() -> None:
         storage = make(tmp_path / "q.db", queue_size=2)
         storage._loop = asyncio.get_running_loop()  # writer deliberately not started
-        storage.submit_event(1, StoredEvent(1, 1, b"x"))
-        storage.submit_event(1, StoredEvent(2, 2, b"x"))
+        storage.submit_event(1, 1, 1, b"x", "collection")
+        storage.submit_event(1, 2, 2, b"x", "collection")
         with pytest.raises(Overloaded):
-            storage.submit_event(1, StoredEvent(3, 3, b"x"))
+            storage.submit_event(1, 3, 3, b"x", "collection")
         assert storage.queue_depth() == 2
         # lifecycle bookkeeping is never refused, even with the queue full
         storage.submit_close(1, "idle", 5)
@@ -94,7 +94,7 @@ def test_the_wal_stays_bounded_under_continuous_writes(tmp_path: Path) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 6.0
         while loop.time() < deadline:  # ~50 MB of events, never a pause in the writes
-            tickets = [storage.submit_event(1, StoredEvent(seq + i, 2, body)) for i in range(200)]
+            tickets = [storage.submit_event(1, seq + i, 2, body, "collection") for i in range(200)]
             seq += 200
             for ticket in tickets:
                 await ticket
@@ -136,7 +136,7 @@ def test_the_checkpointer_survives_errors_and_resumes(
             if calls["n"] > 5:
                 break
         await asyncio.sleep(0.1)
-        await storage.submit_event(1, StoredEvent(1, 2, b"after"))
+        await storage.submit_event(1, 1, 2, b"after", "collection")
         assert storage._checkpointer is not None and storage._checkpointer.is_alive()
         await storage.stop()  # the final checkpoint works too
         return calls["n"]
@@ -157,9 +157,9 @@ def test_writes_are_refused_once_the_database_file_is_deleted(tmp_path: Path) ->
         before = storage.problem()
         (tmp_path / "d.db").unlink()
         with pytest.raises(StorageUnavailable):
-            await storage.submit_event(1, StoredEvent(1, 2, b"lost?"))
+            await storage.submit_event(1, 1, 2, b"lost?", "collection")
         with pytest.raises(StorageUnavailable):  # now refused at once
-            storage.submit_event(1, StoredEvent(2, 3, b"lost?"))
+            storage.submit_event(1, 2, 3, b"lost?", "collection")
         after = storage.problem()
         await storage.stop()
         return before, after
