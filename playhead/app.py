@@ -23,6 +23,7 @@ from playhead.config import Settings
 from playhead.engine import Limits
 from playhead.errors import ClientError
 from playhead.http.collection_api import CollectionAPI
+from playhead.http.edge_api import EdgeAPI
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
@@ -144,10 +145,15 @@ def create_app(
         routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
     )
     web.state.services = services
-    collection = CollectionAPI(
-        collector,
-        strict=settings.strict,
-        max_event_bytes=settings.max_event_bytes,
-        max_batch_bytes=settings.max_batch_bytes,
+    strict, event_bytes, batch_bytes = (
+        settings.strict,
+        settings.max_event_bytes,
+        settings.max_batch_bytes,
     )
-    return IngestApp(collection, web, prefix=settings.prefix)
+    collection = CollectionAPI(
+        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+    )
+    edge = EdgeAPI(
+        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+    )
+    return IngestApp(collection, edge, web, prefix=settings.prefix)

@@ -6,6 +6,7 @@ Hierarchy::
     ├── ConfigError            a setting has a bad value (CLI exits with its message)
     └── ClientError            something a client sent; carries an HTTP status
         ├── InvalidBody        400: malformed JSON or a body that fails validation
+        │   └── WrongProtocol  400: an event for a session that speaks the other protocol
         ├── UnknownSession     404: no session with that id
         ├── SessionClosed      410: the session can no longer take events
         ├── BodyTooLarge       413: the body is over the configured limit
@@ -78,6 +79,12 @@ class InvalidBody(ClientError):
 
     status = 400
     default_message = "Request had improper format."
+
+
+class WrongProtocol(InvalidBody):
+    """400: an event for a session that speaks the other wire protocol."""
+
+    default_message = "This session speaks another protocol."
 
 
 class UnknownSession(ClientError):

@@ -43,6 +43,10 @@ class Event(msgspec.Struct, frozen=True, gc=False):
             counts as ``"player"``); ``None`` when not sent.
         states_start: player-state names this event starts (``stateStart``, ``statesUpdate``).
         states_end: player-state names this event ends (``stateEnd``, ``statesUpdate``).
+        missing: keys naming an account or player configuration that the protocol expects on
+            this event but did not get (accepted unless strict; the session notes them in a
+            diagnostic). Which keys a protocol expects is the protocol's business: the Media
+            Edge API carries no tracking server, for instance.
     """
 
     type: str
@@ -55,6 +59,7 @@ class Event(msgspec.Struct, frozen=True, gc=False):
     error_source: str | None = None
     states_start: tuple[str, ...] = ()
     states_end: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
 
 EventType = Literal[

@@ -47,7 +47,7 @@ async def restore(collector: Collector) -> int:
         if session is None:
             log.error("session %s: its sessionStart does not decode; not restored", row.sid)
             continue
-        live = LiveSession(row.id, row.sid, row.started_ms, session)
+        live = LiveSession(row.id, row.sid, row.started_ms, session, stored[0].format)
         live.next_seq = stored[-1].seq + 1
         live.applied_seq = stored[-1].seq
         live.refused = row.refused

@@ -25,7 +25,14 @@ from playhead.collector.ids import IdBlocks, new_sid
 from playhead.collector.received import Received
 from playhead.collector.refold import refold
 from playhead.engine import Lifecycle, Limits, SessionFold, SessionReport, fold
-from playhead.errors import Overloaded, SessionClosed, StorageUnavailable, UnknownSession
+from playhead.errors import (
+    FieldError,
+    Overloaded,
+    SessionClosed,
+    StorageUnavailable,
+    UnknownSession,
+    WrongProtocol,
+)
 from playhead.events import Event
 from playhead.state import Item, LiveSession, LiveState
 from playhead.storage import NewSession, Storage, StoredEvent, Summary, WriteTicket, queries
@@ -91,7 +98,8 @@ class Collector:
         ticket = self.storage.submit_session(
             new, [StoredEvent(0, now, received.raw, received.format)]
         )
-        live = LiveSession(session_id, sid, now, SessionFold.begin(sid, event, now, self.limits))
+        fold_ = SessionFold.begin(sid, event, now, self.limits)
+        live = LiveSession(session_id, sid, now, fold_, received.format)
         try:
             await ticket
         except StorageUnavailable:
@@ -165,6 +173,10 @@ class Collector:
         :meth:`check` just answered it, if the caller has it."""
         if live is None:
             live = await self.check(sid)
+        if live.format != received.format:
+            raise WrongProtocol(
+                errors=[FieldError("$", f"this session speaks the {live.format} protocol")]
+            )
         now = received.server_ms
         decision = lifecycle.admit(live, event.ts, now, self.rules)
         if decision != lifecycle.ACCEPT:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
 from playhead.engine.limits import (
     MAX_ADS,
@@ -31,21 +31,19 @@ from playhead.engine.record import Record
 from playhead.engine.render import render
 from playhead.engine.report import Diagnostic, SessionReport
 from playhead.engine.states import PlayerStates
-from playhead.events import LENIENT_PARAMS, Event, Qoe
+from playhead.events import Event, Qoe
 
 MARKERS: Final[tuple[int, ...]] = (10, 25, 50, 75, 95)
 # A sessionStart ts below this (before 1973 in ms) was most likely sent in seconds (rule 19).
 SECONDS_TS: Final = 10**11
 _INF: Final = float("inf")
-_SESSION_LENIENT: Final = LENIENT_PARAMS["sessionStart"]
-_AD_LENIENT: Final = LENIENT_PARAMS["adStart"]
 
 
-def _lenient_problem(event_type: str, params: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    missing = [k for k in keys if k not in params]
-    if not missing:
+def _lenient_problem(event: Event) -> str | None:
+    """The diagnostic of an event that lacked configuration keys its protocol expects."""
+    if not event.missing:
         return None
-    return f"{event_type} without {', '.join(missing)} (accepted; --strict would refuse it)"
+    return f"{event.type} without {', '.join(event.missing)} (accepted; --strict would refuse it)"
 
 
 class SessionFold(FoldState):
@@ -85,7 +83,7 @@ class SessionFold(FoldState):
             ranges=PlayedRanges(),
         )
         fold._update_next_marker()
-        problem = _lenient_problem("sessionStart", start.params, _SESSION_LENIENT)
+        problem = _lenient_problem(start)
         if problem is not None:
             fold._diag(start, problem)
         if 0 <= start.ts < SECONDS_TS:
@@ -351,7 +349,7 @@ class SessionFold(FoldState):
             self.playback_state = STARTING
 
     def _on_ad_start(self, event: Event, ts: int) -> None:
-        problem = _lenient_problem("adStart", event.params, _AD_LENIENT)
+        problem = _lenient_problem(event)
         if problem is not None:
             self._diag(event, problem)
         if not self.in_break:

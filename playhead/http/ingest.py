@@ -11,22 +11,28 @@ from __future__ import annotations
 
 from playhead.http.asgi import ASGIApp, Receive, Scope, Send
 from playhead.http.collection_api import CollectionAPI
+from playhead.http.edge_api import EdgeAPI
 
 
 class IngestApp:
     """ASGI app serving the ingest APIs and passing every other request to ``fallback``.
 
     Args:
-        collection: the Collection API's endpoints.
+        collection: the Collection API's endpoints (``/api/v1/``).
+        edge: the Media Edge API's endpoints (``/ee/va/v1/``).
         fallback: the ASGI app for everything else.
         prefix: optional extra mount point such as ``/va``.
     """
 
-    def __init__(self, collection: CollectionAPI, fallback: ASGIApp, *, prefix: str = "") -> None:
+    def __init__(
+        self, collection: CollectionAPI, edge: EdgeAPI, fallback: ASGIApp, *, prefix: str = ""
+    ) -> None:
         self.collection = collection
+        self.edge = edge
         self.collector = collection.collector
         self.fallback = fallback
         self.roots = ("/api/v1/",) + ((prefix + "/api/v1/",) if prefix else ())
+        self.edge_roots = ("/ee/va/v1/",) + ((prefix + "/ee/va/v1/",) if prefix else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route a request: ingest API paths to their protocol, everything else to fallback."""
@@ -35,5 +41,9 @@ class IngestApp:
             for root in self.roots:
                 if path.startswith(root):
                     await self.collection.handle(path[len(root) :], scope, receive, send)
+                    return
+            for root in self.edge_roots:
+                if path.startswith(root):
+                    await self.edge.handle(path[len(root) :], scope, receive, send)
                     return
         await self.fallback(scope, receive, send)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from playhead.events import Event
 from playhead.protocols.collection.decode import decode_event
+from playhead.protocols.edge.decode import decode_stored as decode_stored_edge
 
 COLLECTION = "collection"
+EDGE = "edge"
 
 
 def decode_stored(wire_format: str, body: bytes) -> Event:
@@ -20,4 +22,6 @@ def decode_stored(wire_format: str, body: bytes) -> Event:
     """
     if wire_format == COLLECTION:
         return decode_event(body)
+    if wire_format == EDGE:
+        return decode_stored_edge(body)
     raise ValueError(f"unknown wire format {wire_format!r}")

@@ -38,6 +38,7 @@ class LiveSession:
         "counted",
         "evict_ms",
         "fold",
+        "format",
         "inflight",
         "next_seq",
         "pending",
@@ -51,11 +52,19 @@ class LiveSession:
         "version",
     )
 
-    def __init__(self, session_id: int, sid: str, started_ms: int, fold: SessionFold) -> None:
+    def __init__(
+        self,
+        session_id: int,
+        sid: str,
+        started_ms: int,
+        fold: SessionFold,
+        wire_format: str = "collection",
+    ) -> None:
         self.session_id = session_id
         self.sid = sid
         self.started_ms = started_ms
         self.fold = fold
+        self.format = wire_format  # the protocol the session speaks (events may not mix them)
         self.next_seq = 1
         # the highest sequence number folded in; events are folded only once stored, so the
         # fold always equals the fold of the stored log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from playhead.engine import Lifecycle
@@ -58,13 +59,18 @@ def test_downloaded_flag_from_param_or_reason() -> None:
 
 
 def test_lenient_params_and_refused_events_diagnostics() -> None:
-    s = start(extra={"media.channel": None, "media.playerName": None})
+    # the protocol's decoder says which configuration keys an event lacked (Event.missing)
+    s = msgspec.structs.replace(
+        start(extra={"media.channel": None, "media.playerName": None}),
+        missing=("media.channel", "media.playerName"),
+    )
     no_player = ad(1)
     no_player = no_player.__class__(
         type="adStart",
         ts=no_player.ts,
         playhead=0.0,
         params={k: v for k, v in no_player.params.items() if k != "media.ad.playerName"},
+        missing=("media.ad.playerName",),
     )
     f = folded(s, ad_break(1), no_player, ev("ping", 5))
     r = f.report(Lifecycle(state="closed", close_reason="idle", closed_ms=2000, refused=3))

@@ -15,8 +15,14 @@ import playhead
 from tests.helpers import TS0, ev, open_session, start_body
 
 DOC_PATH = Path(playhead.__file__).parent / "openapi.json"
-# The Collection API is a bare ASGI app in front of the Starlette routes (http/collection.py).
+# The ingest APIs are bare ASGI in front of the Starlette routes (http/ingest.py).
 COLLECTION = {
+    ("/ee/va/v1/{eventName}", "post"),
+    ("/ee/va/v1/{eventName}", "options"),
+    ("/ee/va/v1/downloaded", "post"),
+    ("/ee/va/v1/downloaded", "options"),
+    ("/ee/va/v1/schemas/{eventName}", "get"),
+    ("/ee/va/v1/schemas/{eventName}", "options"),
     ("/api/v1/sessions", "post"),
     ("/api/v1/sessions", "options"),
     ("/api/v1/sessions/{sid}/events", "post"),

@@ -349,6 +349,7 @@ def check_members(
         error_source=error_source,
         states_start=tuple(states_start),
         states_end=tuple(states_end),
+        missing=tuple(k for k in lenient if k not in kept),
     )
 
 

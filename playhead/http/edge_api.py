@@ -1,0 +1,176 @@
+"""The Media Edge API over HTTP (bare ASGI, like the Collection API's).
+
+It only translates: it reads the body, has the Edge protocol adapter decode it
+(:mod:`playhead.protocols.edge.decode`), hands the canonical event and its
+:class:`~playhead.collector.Received` context to the collection service, and answers as the
+Edge API does: ``200`` with a handle carrying the session id for ``sessionStart`` and
+``downloaded``, ``204`` for the rest, RFC 7807 problem documents for errors (``207`` for a
+``sessionStart`` that does not validate), and a closed session is a ``404`` (this protocol has
+no ``410``). Every answer carries the CORS headers of the Collection API.
+
+Paths, below the root ``/ee/va/v1/`` (also under the optional prefix)::
+
+    POST    {eventName}              200 + handle (sessionStart), 204 (the others)
+    POST    downloaded               200 + handle (one whole session)
+    GET     schemas/{eventName}      200 the JSON Schema of the event's body
+    OPTIONS any path                 204 (CORS preflight)
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from playhead.collector import Collector, Received
+from playhead.errors import (
+    BodyTooLarge,
+    ClientError,
+    FieldError,
+    InvalidBody,
+    Overloaded,
+    SessionClosed,
+    UnknownSession,
+)
+from playhead.http.asgi import (
+    CORS_HEADERS,
+    Receive,
+    Scope,
+    Send,
+    client_address,
+    drain,
+    header,
+    no_content,
+    read_body,
+    send_body,
+)
+from playhead.protocols import EDGE
+from playhead.protocols.edge import problems
+from playhead.protocols.edge.decode import decode, decode_downloaded
+from playhead.protocols.edge.mapping import DOWNLOADED, EVENT_NAMES
+from playhead.protocols.edge.schemas import event_schema
+
+log = logging.getLogger("playhead.http")
+_GONE = (
+    "The session is closed or unknown. If the session is longer than 24h, please start a new one."
+)
+_JSON = b"application/json"
+
+
+class EdgeAPI:
+    """The Media Edge API's endpoints, below its root.
+
+    Args:
+        collector: the collection service.
+        strict: refuse sessions lacking player keys (``playerName``, ``channel``).
+        max_event_bytes: body limit of one event (413 above it).
+        max_batch_bytes: body limit of a downloaded session.
+    """
+
+    def __init__(
+        self,
+        collector: Collector,
+        *,
+        strict: bool = False,
+        max_event_bytes: int = 65536,
+        max_batch_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.collector = collector
+        self.strict = strict
+        self.max_event_bytes = max_event_bytes
+        self.max_batch_bytes = max_batch_bytes
+        self._schemas: dict[str, bytes] = {}
+
+    async def handle(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request whose path is ``rest`` below the API root."""
+        method: str = scope["method"]
+        name = rest.rstrip("/")
+        try:
+            if method == "POST":
+                await self._post(name, scope, receive, send)
+            elif method == "OPTIONS":
+                await no_content(send)
+            elif method in ("GET", "HEAD") and name.startswith("schemas/"):
+                await self._schema(name[len("schemas/") :], send)
+            else:
+                detail = f"{method} is not allowed on {scope['path']}"
+                await _problem(send, 405, problems.problem(405, detail))
+        except ClientError as exc:
+            await _problem(
+                send, _status(exc), problems.problem(_status(exc), exc.message, exc.errors)
+            )
+        except Exception:  # a bug, never a client's fault: log it, answer without details
+            log.exception("unexpected error on %s %s", method, scope["path"])
+            await _problem(send, 500, problems.problem(500, "Internal error."))
+
+    async def _post(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        collector = self.collector
+        if name == DOWNLOADED:
+            raw = await read_body(scope, receive, self.max_batch_bytes)
+            items = decode_downloaded(raw, strict=self.strict)
+            sid = await collector.downloaded(items, self._received(raw, scope))
+            await send_body(send, 200, problems.new_session(sid))
+            return
+        if name not in EVENT_NAMES:
+            await drain(receive)
+            detail = f"No such media event: POST {scope['path']}"
+            await _problem(send, 404, problems.problem(404, detail))
+            return
+        raw = await read_body(scope, receive, self.max_event_bytes)
+        if name == "sessionStart":
+            try:
+                event = decode(name, raw, strict=self.strict).event
+                if event.params.get("media.downloaded") is True:
+                    path = "$.events[0].xdm.mediaCollection.sessionDetails.isDownloaded"
+                    problem = "true only for downloaded sessions (POST /ee/va/v1/downloaded)"
+                    raise InvalidBody(errors=[FieldError(path, problem)])
+            except InvalidBody as exc:
+                # as the Edge API: an invalid sessionStart is a 207 with its errors, no session
+                await send_body(send, 207, problems.multi_status(exc.message, exc.errors))
+                return
+            sid = await collector.start(event, self._received(raw, scope))
+            await send_body(send, 200, problems.new_session(sid))
+            return
+        decoded = decode(name, raw, strict=self.strict)
+        assert decoded.sid is not None
+        live = collector.held(decoded.sid) or await collector.check(decoded.sid)
+        received = Received(raw, EDGE, collector.clock())
+        await collector.append(decoded.sid, decoded.event, received, live)
+        await no_content(send)
+
+    def _received(self, raw: bytes, scope: Scope) -> Received:
+        """The context of a session's first request (what enrichment may use)."""
+        agent = header(scope, b"user-agent")
+        return Received(
+            raw,
+            EDGE,
+            self.collector.clock(),
+            user_agent=agent.decode("latin-1") if agent else None,
+            client=client_address(scope),
+        )
+
+    async def _schema(self, event_name: str, send: Send) -> None:
+        body = self._schemas.get(event_name)
+        if body is None:
+            try:
+                body = msgspec.json.encode(event_schema(event_name))
+            except KeyError:
+                detail = f"No schema for media event {event_name!r}."
+                await _problem(send, 404, problems.problem(404, detail))
+                return
+            self._schemas[event_name] = body
+        await send_body(send, 200, body, content=_JSON)
+
+
+def _status(exc: ClientError) -> int:
+    """The Edge status of an error: closed and unknown sessions are both 404 here."""
+    if isinstance(exc, (SessionClosed, UnknownSession)):
+        exc.message = _GONE
+        return 404
+    if isinstance(exc, (BodyTooLarge, Overloaded)):
+        return exc.status
+    return 400 if exc.status < 500 else exc.status
+
+
+async def _problem(send: Send, status: int, body: bytes) -> None:
+    await send_body(send, status, body, CORS_HEADERS, content=problems.PROBLEM_JSON)

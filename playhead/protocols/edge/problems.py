@@ -1,0 +1,70 @@
+"""The Media Edge API's own answers: RFC 7807 problem documents, the 207 of an invalid
+sessionStart, and the handle that carries a new session's id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Final
+
+import msgspec
+
+from playhead.errors import FieldError
+
+PROBLEM_JSON: Final = b"application/problem+json"
+_TYPE: Final = "https://ns.adobe.com/aep/errors/va-edge-{code:04d}-{status}"
+_TITLES: Final = {
+    400: "Invalid request",
+    404: "Session not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    503: "Service unavailable",
+}
+_encode = msgspec.json.Encoder().encode
+
+
+def problem_type(status: int) -> str:
+    """The problem type URI of a status (``…/va-edge-0400-400``, ``…/va-edge-0404-404``)."""
+    return _TYPE.format(code=status, status=status)
+
+
+def _problem(status: int, detail: str, errors: list[FieldError]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "type": problem_type(status),
+        "status": status,
+        "title": _TITLES.get(status, "Request refused"),
+        "detail": detail,
+    }
+    if errors:
+        doc["report"] = {
+            "eventIndex": 0,
+            "details": [{"name": e.path, "reason": e.problem} for e in errors],
+        }
+    return doc
+
+
+def problem(status: int, detail: str, errors: list[FieldError] | None = None) -> bytes:
+    """An ``application/problem+json`` body for ``status``."""
+    return _encode(_problem(status, detail, errors or []))
+
+
+def multi_status(detail: str, errors: list[FieldError]) -> bytes:
+    """The 207 body of a sessionStart that does not validate: no session, the errors."""
+    return _encode(
+        {"requestId": str(uuid.uuid4()), "handle": [], "errors": [_problem(400, detail, errors)]}
+    )
+
+
+def new_session(sid: str) -> bytes:
+    """The 200 body that gives a client its new session's id."""
+    return _encode(
+        {
+            "requestId": str(uuid.uuid4()),
+            "handle": [
+                {
+                    "type": "media-analytics:new-session",
+                    "payload": [{"sessionId": sid}],
+                    "eventIndex": 0,
+                }
+            ],
+        }
+    )

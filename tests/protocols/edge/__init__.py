@@ -1,0 +1,1 @@
+"""Tests of Playhead (a package, so suites share helpers by import)."""
