@@ -72,6 +72,12 @@ def routes() -> list[BaseRoute]:
         Route("/openapi.json", openapi_document, methods=["GET"]),
         Route("/reports/summary", report_api.summary, methods=["GET"]),
         Route("/reports/sessions", report_api.sessions, methods=["GET"]),
+        Route("/reports/breakdown", report_api.breakdown, methods=["GET"]),
+        Route("/reports/timeseries", report_api.timeseries, methods=["GET"]),
+        Route("/reports/insights", report_api.insights, methods=["GET"]),
+        Route("/reports/concurrency", report_api.concurrency, methods=["GET"]),
+        Route("/reports/concurrency/now", report_api.concurrency_now, methods=["GET"]),
+        Route("/reports/retention", report_api.retention, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
         Mount(
             "/static",

@@ -39,6 +39,23 @@ def _dims(report: SessionReport) -> str:
     return _encode(session_dimensions(report.params, report.custom_metadata)).decode()
 
 
+# Timeline states in which a viewer is not watching (concurrency counts every other one).
+NOT_WATCHING: Final = frozenset({"paused", "ended"})
+
+
+def _watching(report: SessionReport) -> str:
+    """The session's watching spans as JSON ``[[from_ts, to_ts], ...]``, touching ones joined."""
+    spans: list[list[int]] = []
+    for span in report.timeline:
+        if span.state in NOT_WATCHING:
+            continue
+        if spans and spans[-1][1] == span.from_:
+            spans[-1][1] = span.to
+        else:
+            spans.append([span.from_, span.to])
+    return _encode(spans).decode()
+
+
 def _pod(value: Any) -> str:
     """An ad's podIndex as a key for counting distinct breaks (any JSON value)."""
     return _encode(value).decode()
@@ -119,6 +136,9 @@ SESSION_COLUMNS: Final[tuple[Column, ...]] = (
     Column("playback_success", lambda s: s.report.scores.playback_success),
     Column("startup", lambda s: s.report.scores.startup),
     Column("smoothness", lambda s: s.report.scores.smoothness),
+    # migration 0007: what concurrency and retention read
+    Column("watching", lambda s: _watching(s.report)),
+    Column("watched", lambda s: _encode(s.report.watched_ranges).decode()),
 )  # fmt: skip
 
 # The per-item tables: their rows are (session_id, position-or-name, ...) built from one item.

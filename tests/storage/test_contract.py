@@ -244,6 +244,7 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0004_formats_context_ids.sql",
         "0005_viewer_key.sql",
         "0006_aggregate_columns.sql",
+        "0007_timeline_columns.sql",
     ]
     assert backend.migrate() == names
     assert backend.migrate() == []
