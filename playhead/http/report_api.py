@@ -6,15 +6,16 @@ Each handler parses its parameters (a malformed one is a 400 naming ``query.NAME
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from playhead.errors import InvalidQuery
 from playhead.http.reports import json_response
-from playhead.reports import aggregate, curves, grouped
+from playhead.reports import aggregate, curves, export, grouped
 from playhead.reports.selection import Selection, one, parse
 
 _encode = msgspec.json.Encoder().encode
@@ -112,3 +113,33 @@ async def retention(request: Request) -> Response:
     points = curves.parse_int(request.query_params, "points", 100, 1, curves.MAX_POINTS)
     body = await curves.retention(_services(request).storage, selection, points)
     return json_response(_encode(body))
+
+
+def _download(chunks: AsyncIterator[bytes], media_type: str, name: str) -> Response:
+    return StreamingResponse(
+        chunks,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def sessions_csv(request: Request) -> Response:
+    """``GET /reports/sessions.csv``: every selected session, one CSV row each, streamed."""
+    selection = selection_of(request)
+    chunks = export.csv_chunks(_services(request).storage, selection)
+    return _download(chunks, "text/csv; charset=utf-8", "sessions.csv")
+
+
+async def sessions_ndjson(request: Request) -> Response:
+    """``GET /reports/sessions.ndjson``: every selected session's report, one per line."""
+    selection = selection_of(request)
+    chunks = export.ndjson_chunks(_services(request).storage, selection)
+    return _download(chunks, "application/x-ndjson", "sessions.ndjson")
+
+
+async def sessions_parquet(request: Request) -> Response:
+    """``GET /reports/sessions.parquet``: the CSV's columns as Parquet (the parquet extra)."""
+    selection = selection_of(request)
+    export.require_pyarrow()
+    chunks = export.parquet_chunks(_services(request).storage, selection)
+    return _download(chunks, "application/vnd.apache.parquet", "sessions.parquet")
