@@ -68,7 +68,7 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         frozenset({"sqlite3", "asyncpg", "redis"}),
     ),
     "client": (("client",), frozenset()),  # standard library only: checked below
-    "simulator": (("client", "simulator"), frozenset(IO_LIBRARIES)),
+    "simulator": (("client", "events", "protocols", "simulator"), frozenset(IO_LIBRARIES)),
     "app": (("*",), frozenset()),
     "cli": (("*",), frozenset()),
     "__init__": (("*",), frozenset()),

@@ -96,8 +96,9 @@ class EdgeAPI:
                 detail = f"{method} is not allowed on {scope['path']}"
                 await _problem(send, 405, problems.problem(405, detail))
         except ClientError as exc:
+            status = _status(exc)
             await _problem(
-                send, _status(exc), problems.problem(_status(exc), exc.message, exc.errors)
+                send, status, problems.problem(status, exc.message, exc.errors, exc.omitted)
             )
         except Exception:  # a bug, never a client's fault: log it, answer without details
             log.exception("unexpected error on %s %s", method, scope["path"])
@@ -126,7 +127,9 @@ class EdgeAPI:
                     raise InvalidBody(errors=[FieldError(path, problem)])
             except InvalidBody as exc:
                 # as the Edge API: an invalid sessionStart is a 207 with its errors, no session
-                await send_body(send, 207, problems.multi_status(exc.message, exc.errors))
+                await send_body(
+                    send, 207, problems.multi_status(exc.message, exc.errors, exc.omitted)
+                )
                 return
             sid = await collector.start(event, self._received(raw, scope))
             await send_body(send, 200, problems.new_session(sid))
