@@ -154,6 +154,10 @@ def create_app(
         collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
     )
     edge = EdgeAPI(
-        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+        collector,
+        strict=strict,
+        max_event_bytes=event_bytes,
+        max_batch_bytes=batch_bytes,
+        credentials=settings.edge_cors_credentials,  # the Web SDK's credentialed fetches
     )
     return IngestApp(collection, edge, web, prefix=settings.prefix)

@@ -69,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
     Setting("tls_certfile", str, "", "PEM certificate (chain): serve HTTPS (with --tls-keyfile)."),
     Setting("tls_keyfile", str, "", "PEM private key of --tls-certfile."),
+    Setting(
+        "edge_cors_credentials",
+        bool,
+        False,
+        "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -107,6 +113,7 @@ class Settings:
     log_level: str = "warning"
     tls_certfile: str = ""
     tls_keyfile: str = ""
+    edge_cors_credentials: bool = False
 
 
 def _convert(setting: Setting, raw: Any) -> Any:

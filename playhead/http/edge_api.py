@@ -6,11 +6,12 @@ It only translates: it reads the body, has the Edge protocol adapter decode it
 Edge API does: ``200`` with a handle carrying the session id for ``sessionStart`` and
 ``downloaded``, ``204`` for the rest, RFC 7807 problem documents for errors (``207`` for a
 ``sessionStart`` that does not validate), and a closed session is a ``404`` (this protocol has
-no ``410``). Every answer carries the CORS headers of the Collection API, except that a request
-with an ``Origin`` gets that origin back with ``Access-Control-Allow-Credentials: true``: the Web
-SDK fetches with ``credentials: "include"``, and a browser hides an answer to such a request
-that says ``Access-Control-Allow-Origin: *``. Playhead sets and reads no cookies, so nothing
-depends on the credentials a browser sends.
+no ``410``). Every answer carries the CORS headers of the Collection API. With
+``credentials`` (``--edge-cors-credentials``) a request with an ``Origin`` gets that origin back
+with ``Access-Control-Allow-Credentials: true`` instead: the Web SDK fetches with
+``credentials: "include"``, and a browser hides an answer to such a request that says
+``Access-Control-Allow-Origin: *``. Playhead sets and reads no cookies, so nothing depends on
+the credentials a browser sends.
 
 ``POST /ee/v1/interact`` is the Web SDK's way to start a media session
 (:mod:`playhead.protocols.edge.interact`): each ``media.sessionStart`` event in it opens a
@@ -76,6 +77,7 @@ class EdgeAPI:
         strict: refuse sessions lacking player keys (``playerName``, ``channel``).
         max_event_bytes: body limit of one event (413 above it).
         max_batch_bytes: body limit of a downloaded session.
+        credentials: answer a request's ``Origin`` with credentials allowed (else ``*``).
     """
 
     def __init__(
@@ -85,7 +87,9 @@ class EdgeAPI:
         strict: bool = False,
         max_event_bytes: int = 65536,
         max_batch_bytes: int = 4 * 1024 * 1024,
+        credentials: bool = False,
     ) -> None:
+        self.credentials = credentials
         self.collector = collector
         self.strict = strict
         self.max_event_bytes = max_event_bytes
@@ -96,9 +100,10 @@ class EdgeAPI:
         """Serve one request whose path is ``rest`` below the API root (``rest`` is ``None``
         for ``/ee/v1/interact``)."""
         method: str = scope["method"]
-        origin = header(scope, b"origin")
-        if origin is not None:
-            send = _credentialed(send, origin)
+        if self.credentials:
+            origin = header(scope, b"origin")
+            if origin is not None:
+                send = _credentialed(send, origin)
         name = rest.rstrip("/") if rest is not None else None
         try:
             if method == "POST" and name is None:

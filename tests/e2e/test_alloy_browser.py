@@ -3,8 +3,9 @@ reports media sessions to a real ``playhead serve``, and the reports say what th
 
 The SDK only speaks ``https://{edgeDomain}`` on port 443 (its ``edgeDomain`` may not carry a
 port), so the server runs with a throwaway self-signed certificate (``--tls-certfile``) on a
-free port, and Chromium maps the name ``edge.playhead.test`` to it
-(``--host-resolver-rules``) and accepts the certificate (``--ignore-certificate-errors``).
+free port and with ``--edge-cors-credentials`` (the SDK fetches with credentials), and
+Chromium maps the name ``edge.playhead.test`` to it (``--host-resolver-rules``) and accepts
+the certificate (``--ignore-certificate-errors``).
 Every Edge request is real browser traffic to that server (cross-origin, CORS checked by the
 browser). The page and the vendored SDK come from a small static server of the test's own on
 another loopback port, so Playhead needs no test route. (Not from ``page.route``: Chromium's
@@ -108,16 +109,18 @@ class _PageFiles(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def edge(
-    server_process: Callable[..., ServerProcess], tmp_path: Path
+    server_process: Callable[..., ServerProcess], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[ServerProcess, Browser]]:
-    """A Playhead server over HTTPS and a page with the Web SDK pointed at it."""
+    """A Playhead server over HTTPS and a page with the Web SDK pointed at it; the server runs
+    with ``--edge-cors-credentials`` unless the test's parameter says ``False``."""
     why = _missing()
     if why:
         pytest.skip(why)
     from playwright.sync_api import sync_playwright
 
     cert, key = self_signed(tmp_path, EDGE_HOST)
-    server = server_process("--tls-certfile", str(cert), "--tls-keyfile", str(key))
+    credentials = ["--edge-cors-credentials"] if getattr(request, "param", True) else []
+    server = server_process("--tls-certfile", str(cert), "--tls-keyfile", str(key), *credentials)
     server.start()
     args = [
         "--headless",
@@ -317,3 +320,20 @@ def test_the_web_sdk_media_session_api(edge: tuple[ServerProcess, Browser]) -> N
     assert qoe["bitrateAverage"] == 2000000
     [mute] = [s for s in doc["states"] if s["name"] == "mute"]
     assert (mute["isSet"], mute["count"]) == (True, 1)
+
+
+@pytest.mark.parametrize("edge", [False], indirect=True)
+def test_without_credentialed_cors_the_browser_hides_every_answer(
+    edge: tuple[ServerProcess, Browser],
+) -> None:
+    _, browser = edge
+    outcome = browser.page.evaluate("""async () => {
+      try {
+        await alloy("createMediaSession", {xdm: {mediaCollection: {playhead: 0,
+          sessionDetails: {name: "clip-3", length: 60, contentType: "vod"}}}});
+        return "started";
+      } catch (e) { return String(e); }
+    }""")
+    assert "Failed to fetch" in outcome  # the SDK never sees the 200 and its session id
+    assert [path for path, _ in browser.sent] == ["/ee/v1/interact"]  # it reached the server
+    assert any("Access-Control-Allow-Origin" in e for e in browser.console_errors)

@@ -220,7 +220,10 @@ def test_interact_under_the_prefix(make_client: Any) -> None:
     assert client.post("/ee/v1/collect", json={}).status_code == 404  # not an ingest path
 
 
-def test_a_request_with_an_origin_gets_it_back_with_credentials(client: TestClient) -> None:
+def test_with_the_setting_a_request_with_an_origin_gets_it_back_with_credentials(
+    make_client: Any,
+) -> None:
+    client = make_client(edge_cors_credentials=True)
     with_origin = {"Origin": ORIGIN}
     started = client.post(
         "/ee/v1/interact", json={"events": [web_sdk_start()]}, headers=with_origin
@@ -246,3 +249,20 @@ def test_a_request_with_an_origin_gets_it_back_with_credentials(client: TestClie
     collection = client.options("/api/v1/sessions", headers=with_origin)
     assert_cors(collection)
     assert "access-control-allow-credentials" not in collection.headers
+
+
+def test_by_default_an_origin_gets_any_origin_and_no_credentials(client: TestClient) -> None:
+    with_origin = {"Origin": ORIGIN}
+    started = client.post(
+        "/ee/v1/interact", json={"events": [web_sdk_start()]}, headers=with_origin
+    )
+    sid = started.json()["handle"][0]["payload"][0]["sessionId"]
+    for answer in (
+        started,
+        media_event(client, "play", sid, TS0 + 100, 0),
+        client.options("/ee/va/v1/ping", headers=with_origin),
+        client.post("/ee/va/v1/ping", json={}, headers=with_origin),
+    ):
+        assert_cors(answer)
+        assert "access-control-allow-credentials" not in answer.headers
+        assert "vary" not in answer.headers
