@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from playhead.errors import FieldError, InvalidBody
-from playhead.protocols.edge.decode import decode
+from playhead.protocols.edge.decode import decode, decode_stored
 from playhead.protocols.edge.interact import at_index, split_interact
 
 
@@ -35,6 +35,7 @@ def test_a_session_start_is_rewritten_to_a_media_edge_body_without_the_context()
     event = decode("sessionStart", body).event
     assert event.params["media.id"] == "m-1"
     assert event.params["visitor.marketingCloudUserId"] == "ECID-1"
+    assert decode_stored(body) == event  # what is stored replays (restart, refold) the same
 
 
 def test_an_ignored_event_type_is_cut_and_a_missing_one_named() -> None:
