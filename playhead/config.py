@@ -67,6 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
+    Setting("geoip_db", str, "", "MaxMind .mmdb file giving sessions geo.country/geo.region."),
+    Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
+    ),
     Setting("tls_certfile", str, "", "PEM certificate (chain): serve HTTPS (with --tls-keyfile)."),
     Setting("tls_keyfile", str, "", "PEM private key of --tls-certfile."),
     Setting(
@@ -111,6 +118,8 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
     log_level: str = "warning"
+    geoip_db: str = ""
+    trusted_proxies: str = ""
     tls_certfile: str = ""
     tls_keyfile: str = ""
     edge_cors_credentials: bool = False

@@ -38,6 +38,10 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         (*CORE, "engine", "state"),
         frozenset({"starlette", "uvicorn", "sqlite3", "asyncpg"}),
     ),
+    "enrichment": (
+        (*CORE, "enrichment"),
+        frozenset({"starlette", "uvicorn", "sqlite3", "asyncpg", "redis"}),
+    ),
     "storage": ((*CORE, "engine", "storage"), frozenset({"starlette", "uvicorn", "redis"})),
     "reports": (
         (*CORE, "engine", "protocols", "state", "storage", "reports"),

@@ -528,3 +528,23 @@ def test_summary_as_dict_and_format() -> None:
         "time       2.0 s, 5.0 events/s",
         "stopped by max-requests",
     ]
+
+
+def test_each_viewer_starts_with_its_own_user_agent() -> None:
+    from playhead.simulator.audience import viewer_agent
+
+    seen: dict[str, str | None] = {}
+
+    def handler(method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        doc = json.loads(body)
+        if path == "/api/v1/sessions":
+            seen[doc["customMetadata"]["sim.index"]] = headers.get("User-Agent")
+            return Response(201, {"Location": f"/api/v1/sessions/{'ab' * 32}"})
+        assert "User-Agent" not in headers  # only the start needs it
+        return Response(204)
+
+    simulate("http://localhost", sessions=40, concurrency=2, seed=9, speed=0,
+             transport=MockTransport(handler))  # fmt: skip
+    assert seen == {str(i): viewer_agent(9, i) for i in range(40)}
+    assert len(set(seen.values())) >= 5  # a mix of devices, not one agent
+    assert viewer_agent(9, 3) == viewer_agent(9, 3)

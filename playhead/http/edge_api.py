@@ -44,12 +44,14 @@ from playhead.errors import (
 )
 from playhead.http.asgi import (
     CORS_HEADERS,
+    ClientOf,
     Message,
     Receive,
     Scope,
     Send,
     client_address,
     drain,
+    first_request,
     header,
     no_content,
     read_body,
@@ -77,6 +79,7 @@ class EdgeAPI:
         strict: refuse sessions lacking player keys (``playerName``, ``channel``).
         max_event_bytes: body limit of one event (413 above it).
         max_batch_bytes: body limit of a downloaded session.
+        client: the client address of a request (behind trusted proxies, the forwarded one).
         credentials: answer a request's ``Origin`` with credentials allowed (else ``*``).
     """
 
@@ -87,10 +90,12 @@ class EdgeAPI:
         strict: bool = False,
         max_event_bytes: int = 65536,
         max_batch_bytes: int = 4 * 1024 * 1024,
+        client: ClientOf = client_address,
         credentials: bool = False,
     ) -> None:
         self.credentials = credentials
         self.collector = collector
+        self.client = client
         self.strict = strict
         self.max_event_bytes = max_event_bytes
         self.max_batch_bytes = max_batch_bytes
@@ -191,14 +196,7 @@ class EdgeAPI:
 
     def _received(self, raw: bytes, scope: Scope) -> Received:
         """The context of a session's first request (what enrichment may use)."""
-        agent = header(scope, b"user-agent")
-        return Received(
-            raw,
-            EDGE,
-            self.collector.clock(),
-            user_agent=agent.decode("latin-1") if agent else None,
-            client=client_address(scope),
-        )
+        return first_request(raw, EDGE, scope, self.collector.clock(), self.client)
 
     async def _schema(self, event_name: str, send: Send) -> None:
         body = self._schemas.get(event_name)
