@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import sqlite3
 import ssl
 import threading
 import urllib.request
@@ -283,6 +284,12 @@ def test_the_media_tracker_of_the_web_sdk(edge: tuple[ServerProcess, Browser]) -
     assert doc["qoeDataDetails"]["timeToStart"] == pytest.approx(
         (calls["play"] - calls["start"]) / 1000, abs=0.2
     )
+    # the interact request's User-Agent reached enrichment: headless Chromium is a bot
+    with sqlite3.connect(server.db) as conn:
+        [(raw,)] = conn.execute("SELECT context FROM sessions WHERE sid = ?", (sid,)).fetchall()
+    context = json.loads(raw)
+    assert "HeadlessChrome" in context["userAgent"]
+    assert (context["isBot"], context["device.type"]) == ("true", "bot")
 
 
 def test_the_web_sdk_media_session_api(edge: tuple[ServerProcess, Browser]) -> None:
