@@ -175,11 +175,10 @@ def filter_conditions(
         args.extend(unique)
     for f in filters:
         if f.exclude:
-            conditions.append(f"{dimensions.valued(f.dimension, dialect)} <> ?")
+            conditions.append(dimensions.excluding(f.dimension, dialect))
             args.append(f.value)
     named = {f.dimension for f in filters}
     for name, value in dimensions.DEFAULT_EXCLUDED.items():
-        if name not in named:
-            conditions.append(f"{dimensions.valued(name, dialect)} <> ?")
-            args.append(value)
+        if name not in named:  # written in the SQL: the partial index of migration 0007 serves it
+            conditions.append(dimensions.excluding(name, dialect, value))
     return conditions, tuple(args)
