@@ -25,12 +25,13 @@ IO_LIBRARIES = {
     "psycopg",
     "httptools",
 }
-CORE = ("events", "errors")
+CORE = ("events", "errors", "tally")
 
 # part of the package → (the parts of it it may import, third-party libraries it may not)
 RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "events": ((), frozenset(IO_LIBRARIES)),
     "errors": ((), frozenset(IO_LIBRARIES)),
+    "tally": (("errors",), frozenset(IO_LIBRARIES)),
     "config": (("errors",), frozenset(IO_LIBRARIES)),
     "protocols": ((*CORE, "protocols"), frozenset(IO_LIBRARIES)),
     "engine": (("events", "engine"), frozenset(IO_LIBRARIES)),

@@ -36,6 +36,7 @@ from playhead.errors import (
 from playhead.events import Event
 from playhead.state import Item, LiveSession, LiveState
 from playhead.storage import NewSession, Storage, StoredEvent, Summary, WriteTicket, queries
+from playhead.tally import Tally
 
 Clock = Callable[[], int]
 
@@ -61,6 +62,7 @@ class Collector:
         max_open: most sessions open at once (past it, starts get 503).
         timeout: seconds a caller waits for a re-fold before a 503.
         clock: the server clock in epoch ms (tests pass a fake one).
+        tally: where accepted events and closed sessions are counted (for the metrics).
     """
 
     def __init__(
@@ -73,8 +75,10 @@ class Collector:
         max_open: int,
         timeout: float,
         clock: Clock = wall_clock_ms,
+        tally: Tally | None = None,
     ) -> None:
         self.storage = storage
+        self.tally = Tally() if tally is None else tally
         self.state = state
         self.rules = rules
         self.limits = limits
@@ -107,6 +111,7 @@ class Collector:
             self._spawn(self._hold_if_stored(live, ticket))
             raise
         await self.state.add(live)
+        self.tally.accept(event.type)
         return sid
 
     async def _hold_if_stored(self, live: LiveSession, ticket: WriteTicket) -> None:
@@ -137,6 +142,10 @@ class Collector:
             context=received.context(),
         )
         await self.storage.submit_session(new, stored, close=("downloaded", now))
+        tally = self.tally
+        for event, _ in items:
+            tally.accept(event.type)
+        tally.close("downloaded")
         # the summary is not awaited: if it fails, the report is re-folded from the log
         self.storage.submit_summary(Summary(session_id, True, now, report, len(stored) - 1))
         return sid
@@ -199,6 +208,8 @@ class Collector:
             self._spawn(self._apply_if_stored(sid, ticket, (event, seq, now)))
             raise
         live.inflight -= 1
+        accepted = self.tally.accepted
+        accepted[event.type] = accepted.get(event.type, 0) + 1
         # the usual case, folded here: in canonical order, nothing else under way
         if live.pending is None and (fold_ := live.fold).in_order(event, seq):
             version = live.version
@@ -268,6 +279,7 @@ class Collector:
         live.closed_ms = closed_ms
         live.evict_ms = lifecycle.evict_at(reason, closed_ms, self.clock(), self.rules)
         self.storage.submit_close(live.session_id, reason, closed_ms)
+        self.tally.close(reason)
         if live.refold_task is None:
             self.store_summary(live, final=True)
 

@@ -37,6 +37,7 @@ from playhead.http.asgi import (
     Receive,
     Scope,
     Send,
+    StatusRecorder,
     client_address,
     drain,
     header,
@@ -81,27 +82,31 @@ class EdgeAPI:
         self.max_batch_bytes = max_batch_bytes
         self._schemas: dict[str, bytes] = {}
 
-    async def handle(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request whose path is ``rest`` below the API root."""
+    async def handle(self, rest: str, scope: Scope, receive: Receive, send: Send) -> int:
+        """Serve one request whose path is ``rest`` below the API root; returns its status."""
         method: str = scope["method"]
         name = rest.rstrip("/")
+        recorder = StatusRecorder(send)
         try:
             if method == "POST":
-                await self._post(name, scope, receive, send)
+                await self._post(name, scope, receive, recorder)
             elif method == "OPTIONS":
-                await no_content(send)
+                await no_content(recorder)
             elif method in ("GET", "HEAD") and name.startswith("schemas/"):
-                await self._schema(name[len("schemas/") :], send)
+                await self._schema(name[len("schemas/") :], recorder)
             else:
                 detail = f"{method} is not allowed on {scope['path']}"
-                await _problem(send, 405, problems.problem(405, detail))
+                await _problem(recorder, 405, problems.problem(405, detail))
         except ClientError as exc:
+            if method == "POST":
+                self.collector.tally.refuse(exc)
             await _problem(
-                send, _status(exc), problems.problem(_status(exc), exc.message, exc.errors)
+                recorder, _status(exc), problems.problem(_status(exc), exc.message, exc.errors)
             )
         except Exception:  # a bug, never a client's fault: log it, answer without details
             log.exception("unexpected error on %s %s", method, scope["path"])
-            await _problem(send, 500, problems.problem(500, "Internal error."))
+            await _problem(recorder, 500, problems.problem(500, "Internal error."))
+        return recorder.status
 
     async def _post(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         collector = self.collector
@@ -126,6 +131,7 @@ class EdgeAPI:
                     raise InvalidBody(errors=[FieldError(path, problem)])
             except InvalidBody as exc:
                 # as the Edge API: an invalid sessionStart is a 207 with its errors, no session
+                self.collector.tally.refuse(exc)
                 await send_body(send, 207, problems.multi_status(exc.message, exc.errors))
                 return
             sid = await collector.start(event, self._received(raw, scope))

@@ -9,7 +9,9 @@ pages, static files).
 
 from __future__ import annotations
 
-from playhead.http.asgi import ASGIApp, Receive, Scope, Send
+from time import perf_counter
+
+from playhead.http.asgi import ASGIApp, Receive, Scope, Send, StatusRecorder
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.edge_api import EdgeAPI
 
@@ -33,17 +35,34 @@ class IngestApp:
         self.fallback = fallback
         self.roots = ("/api/v1/",) + ((prefix + "/api/v1/",) if prefix else ())
         self.edge_roots = ("/ee/va/v1/",) + ((prefix + "/ee/va/v1/",) if prefix else ())
+        # each route's counters, bound once (requests are counted without a lookup by name)
+        routes = self.collector.tally.routes
+        self._collection_tally = routes["collection"]
+        self._edge_tally = routes["edge"]
+        self._reports_tally = routes["reports"]
+        self._other_tally = routes["other"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Route a request: ingest API paths to their protocol, everything else to fallback."""
+        """Route a request: ingest API paths to their protocol, everything else to fallback;
+        every HTTP request is counted by route and status, and timed."""
         if scope["type"] == "http":
+            began = perf_counter()
             path: str = scope["path"]
             for root in self.roots:
                 if path.startswith(root):
-                    await self.collection.handle(path[len(root) :], scope, receive, send)
+                    status = await self.collection.handle(path[len(root) :], scope, receive, send)
+                    self._collection_tally.record(status, perf_counter() - began)
                     return
             for root in self.edge_roots:
                 if path.startswith(root):
-                    await self.edge.handle(path[len(root) :], scope, receive, send)
+                    status = await self.edge.handle(path[len(root) :], scope, receive, send)
+                    self._edge_tally.record(status, perf_counter() - began)
                     return
+            recorder = StatusRecorder(send)
+            try:
+                await self.fallback(scope, receive, recorder)
+            finally:
+                tally = self._reports_tally if path.startswith("/reports") else self._other_tally
+                tally.record(recorder.status or 500, perf_counter() - began)
+            return
         await self.fallback(scope, receive, send)

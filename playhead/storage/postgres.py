@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
@@ -197,7 +198,9 @@ class PostgresStorage(BatchedWrites):
         groups = batch.groups()
         failed = NONE_FAILED
         if any(kind in groups for kind in WRITE_ORDER):
+            began = time.perf_counter()
             failed = await self._commit_writes(groups, batch.jobs)
+            self.write_seconds.observe(time.perf_counter() - began)
         self._settle_writes(batch, failed)
         summaries = groups.get(SummaryJob)
         if summaries:

@@ -14,6 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -252,7 +253,9 @@ class SQLiteStorage(BatchedWrites):
         groups = batch.groups()
         failed = NONE_FAILED
         if any(kind in groups for kind in WRITE_ORDER):
+            began = time.perf_counter()
             failed = self._commit_writes(conn, groups, batch.jobs)
+            self.write_seconds.observe(time.perf_counter() - began)
             loop.call_soon_threadsafe(self._settle_writes, batch, failed)
             if self._wal_state == _WAL_RESTARTED:
                 self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
