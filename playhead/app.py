@@ -27,11 +27,13 @@ from playhead.http.edge_api import EdgeAPI
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
+from playhead.ops.metrics import Metrics
 from playhead.ops.scheduler import Scheduler
 from playhead.reports.session import SessionReports
 from playhead.state import LiveState
 from playhead.state.memory import MemoryState
 from playhead.storage import Storage, open_storage
+from playhead.tally import Tally
 
 log = logging.getLogger("playhead")
 
@@ -46,6 +48,9 @@ class Services:
     collector: Collector
     reports: SessionReports
     scheduler: Scheduler
+    metrics: Metrics
+    #: set once a shutdown began (readiness then answers 503)
+    draining: bool = False
 
 
 def settle_garbage() -> None:
@@ -84,6 +89,7 @@ def build_services(
         max_duration_ms=int(settings.max_duration * 1000),
     )
     state = MemoryState(lambda live: lifecycle.deadline(live, rules))
+    tally = Tally()
     collector = Collector(
         storage,
         state,
@@ -92,6 +98,7 @@ def build_services(
         max_open=settings.max_open_sessions,
         timeout=settings.storage_timeout,
         clock=clock,
+        tally=tally,
     )
     reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
     scheduler = Scheduler()
@@ -100,7 +107,10 @@ def build_services(
     scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
     if manage_gc:
         scheduler.add("gc", 5.0, _settle_garbage_async)
-    return Services(settings, storage, state, collector, reports, scheduler)
+    metrics = Metrics(tally, storage, state)
+    if (job := metrics.periodic()) is not None:
+        scheduler.add("metrics", *job)
+    return Services(settings, storage, state, collector, reports, scheduler, metrics)
 
 
 async def _settle_garbage_async() -> None:

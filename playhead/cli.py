@@ -117,6 +117,10 @@ def serve(**options: Any) -> None:
             )
         check_database(settings.db)
         probe_storage(settings.db)
+        from playhead.ops.multiproc import prepare_multiprocess_metrics
+
+        # before anything imports prometheus_client (the app does)
+        prepare_multiprocess_metrics(settings.workers)
         import uvicorn
 
         from playhead.app import create_app

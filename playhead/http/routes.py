@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from playhead import __version__
+from playhead.http.operations import healthz, metrics, readyz
 from playhead.http.reports import session_report
 
 STATIC_DIR = str(resources.files("playhead") / "static")
@@ -70,6 +71,9 @@ def routes() -> list[BaseRoute]:
         Route("/demo", demo_page, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Mount(
             "/static",
             app=StaticWithTracker(directory=STATIC_DIR, follow_symlink=True, check_dir=False),

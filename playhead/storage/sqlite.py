@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -65,9 +66,14 @@ _READERS = 2
 _RESERVE = "UPDATE id_blocks SET next = next + ? WHERE name = 'sessions' RETURNING next - ?"
 
 
-def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+def connect(path: str, synchronous: str = "NORMAL", *, create: bool = True) -> sqlite3.Connection:
+    """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode);
+    with ``create=False`` a missing file is an error rather than a new empty database."""
+    if create:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    else:
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw"
+        conn = sqlite3.connect(uri, isolation_level=None, check_same_thread=False, uri=True)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
@@ -209,7 +215,8 @@ class SQLiteStorage(BatchedWrites):
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)
         if conn is None:
-            conn = connect(self.path, self._synchronous)
+            # never create the file: a reader opened after it vanished must fail, not hide it
+            conn = connect(self.path, self._synchronous, create=False)
             conn.execute("PRAGMA query_only=ON")
             self._reader_local.conn = conn
             self._reader_conns.append(conn)
@@ -221,7 +228,7 @@ class SQLiteStorage(BatchedWrites):
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
         assert self._loop is not None, "storage not started"
-        conn = connect(self.path, self._synchronous)
+        conn = connect(self.path, self._synchronous, create=False)
         try:
             cursor = await asyncio.to_thread(conn.execute, query.sql, query.args)
             while rows := await asyncio.to_thread(cursor.fetchmany, chunk):
@@ -360,7 +367,7 @@ class SQLiteStorage(BatchedWrites):
         while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
             try:
                 if conn is None:
-                    conn = connect(self.path, self._synchronous)
+                    conn = connect(self.path, self._synchronous, create=False)
                 self._file_problem()
                 # while a restart is under way the checkpointer keeps away: a checkpoint
                 # running at the writer's next commit would stop that commit restarting it
@@ -386,6 +393,12 @@ class SQLiteStorage(BatchedWrites):
                     conn = None
         if conn is not None:
             conn.close()
+
+    def problem(self) -> str | None:
+        """Why the store cannot take writes right now (its file looked at afresh), or None."""
+        if self._thread is not None:
+            self._file_problem()
+        return self._unavailable
 
     def _file_problem(self) -> str | None:
         """Why the database file cannot be trusted with writes (deleted, replaced), or None."""

@@ -1,0 +1,49 @@
+"""Operations endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (docs/operations.md)."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from playhead.errors import FieldError, error_body
+from playhead.http.reports import json_response
+from playhead.ops.health import readiness
+from playhead.ops.metrics import CONTENT_TYPE
+
+_OK = msgspec.json.encode({"status": "ok"})
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: 200 while the process runs and its event loop answers."""
+    return json_response(_OK)
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: 200 when storage and live state answer and the write queue has room; 503
+    naming each failing part otherwise."""
+    services = request.app.state.services
+    if services.draining:
+        return json_response(error_body("Not ready.", [FieldError("server", "shutting down")]), 503)
+    failing = await readiness(services.storage, services.state, services.settings.queue_size)
+    if not failing:
+        return json_response(_OK)
+    errors = [FieldError(f.part, f.problem) for f in failing]
+    return json_response(error_body("Not ready.", errors), 503)
+
+
+async def metrics(request: Request) -> Response:
+    """Every metric in the Prometheus text format (of every worker process)."""
+    refused = metrics_access(request)
+    if refused is not None:
+        return refused
+    body = await request.app.state.services.metrics.render()
+    return Response(body, media_type=CONTENT_TYPE)
+
+
+def metrics_access(request: Request) -> Response | None:
+    """The read-token rule of reports, applied to ``/metrics`` (``None``: allowed).
+
+    The one place the metrics endpoint is guarded: issue 11's read-token guard goes here.
+    """
+    return None
