@@ -8,10 +8,12 @@ backend) is new modules plus a line here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -23,12 +25,14 @@ from playhead.config import Settings
 from playhead.engine import Limits
 from playhead.errors import ClientError
 from playhead.http.collection_api import CollectionAPI
+from playhead.http.drain import shutdown_budget
 from playhead.http.edge_api import EdgeAPI
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
 from playhead.ops.metrics import Metrics
 from playhead.ops.scheduler import Scheduler
+from playhead.ops.stats import TrafficLog
 from playhead.reports.session import SessionReports
 from playhead.state import LiveState
 from playhead.state.memory import MemoryState
@@ -51,6 +55,15 @@ class Services:
     metrics: Metrics
     #: set once a shutdown began (readiness then answers 503)
     draining: bool = False
+    #: when the shutdown signal arrived (monotonic seconds), if one did
+    signalled_at: float | None = None
+
+    def begin_drain(self) -> None:
+        """A shutdown signal arrived: answer readiness with 503 from now on."""
+        if not self.draining:
+            self.draining = True
+            self.signalled_at = time.monotonic()
+            log.info("draining: shutdown signal received")
 
 
 def settle_garbage() -> None:
@@ -110,7 +123,31 @@ def build_services(
     metrics = Metrics(tally, storage, state)
     if (job := metrics.periodic()) is not None:
         scheduler.add("metrics", *job)
+    traffic = TrafficLog(tally, storage, state)
+    scheduler.add("traffic log", settings.stats_interval, traffic.traffic)
+    scheduler.add("overload log", 1.0, traffic.overload)
     return Services(settings, storage, state, collector, reports, scheduler, metrics)
+
+
+def _storage_name(db: str) -> str:
+    """The store as a log line may show it: a PostgreSQL URL without its credentials."""
+    if "://" not in db:
+        return f"SQLite {db}"
+    scheme, rest = db.split("://", 1)
+    return f"PostgreSQL {scheme}://{rest.rsplit('@', 1)[-1]}"
+
+
+def services_of(app: IngestApp) -> Services:
+    """The services behind an app :func:`create_app` built."""
+    found: Services = app.fallback.state.services  # type: ignore[attr-defined]
+    return found
+
+
+async def _shut_down(services: Services) -> None:
+    """Stop the periodic jobs, store every held session's summary, commit the queue."""
+    await services.scheduler.stop()
+    await services.collector.shutdown(timeout=services.settings.drain_timeout / 2)
+    await services.storage.stop()
 
 
 async def _settle_garbage_async() -> None:
@@ -141,15 +178,36 @@ def create_app(
         await sweep(collector)
         if restored:
             log.info("restored %d open sessions", restored)
+        log.info(
+            "started: storage %s, %d open sessions",
+            _storage_name(settings.db),
+            restored,
+            extra={"data": {"event": "start", "open_sessions": restored}},
+        )
         if manage_gc:
             settle_garbage()
         await services.scheduler.start()
         try:
             yield
         finally:
-            await services.scheduler.stop()
-            await collector.shutdown()
-            await storage.stop()
+            budget = shutdown_budget(settings.drain_timeout, services.signalled_at)
+            began = time.monotonic()
+            held = await services.state.count()
+            try:
+                await asyncio.wait_for(_shut_down(services), budget)
+                log.info(
+                    "stopped: queue committed, summaries of %d open sessions stored in %.2f s",
+                    held,
+                    time.monotonic() - began,
+                    extra={"data": {"event": "stop", "open_sessions": held}},
+                )
+            except TimeoutError:
+                # acknowledged events are committed already; what is lost is summaries and
+                # bookkeeping, which the next start rebuilds from the log
+                log.error(
+                    "shutdown did not finish within the drain timeout (%d writes queued)",
+                    storage.queue_depth(),
+                )
 
     web = Starlette(
         routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}

@@ -123,7 +123,7 @@ def serve(**options: Any) -> None:
         prepare_multiprocess_metrics(settings.workers)
         import uvicorn
 
-        from playhead.app import create_app
+        from playhead.app import create_app, services_of
         from playhead.http.server import guarded_protocol
 
         app = create_app(settings, manage_gc=True)
@@ -135,19 +135,25 @@ def serve(**options: Any) -> None:
         err=True,
     )
     raise_descriptor_limit()
-    uvicorn.run(
+    from playhead.http.drain import DrainingServer, in_flight_timeout
+    from playhead.ops.logs import logging_config
+
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        log_config=logging_config(settings.log_level, settings.log_format),
         # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
         proxy_headers=False,
         server_header=False,
         loop="auto",
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
-        timeout_graceful_shutdown=5,
+        # typed int, used as asyncio.wait_for's timeout: fractions work
+        timeout_graceful_shutdown=in_flight_timeout(settings.drain_timeout),  # type: ignore[arg-type]
     )
+    DrainingServer(config, services_of(app).begin_drain).run()
 
 
 @cli.command()
