@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from playhead.collector import Clock, Collector, lifecycle, wall_clock_ms
 from playhead.collector.restore import restore
@@ -22,6 +23,7 @@ from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
 from playhead.errors import ClientError
+from playhead.http.access import GUARDED_PREFIXES, Access, ReadGuard
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.edge_api import EdgeAPI
 from playhead.http.ingest import IngestApp
@@ -141,10 +143,15 @@ def create_app(
             await collector.shutdown()
             await storage.stop()
 
+    access = Access.from_settings(settings)
     web = Starlette(
-        routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={ClientError: client_error},
+        middleware=[Middleware(ReadGuard, access=access, prefixes=GUARDED_PREFIXES)],
     )
     web.state.services = services
+    web.state.access = access
     strict, event_bytes, batch_bytes = (
         settings.strict,
         settings.max_event_bytes,

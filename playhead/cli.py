@@ -115,6 +115,9 @@ def serve(**options: Any) -> None:
                 "version does not have yet; run one worker (it carries tens of thousands of "
                 "events/s)."
             )
+        from playhead.http.access import check_exposure
+
+        check_exposure(settings)
         check_database(settings.db)
         probe_storage(settings.db)
         import uvicorn

@@ -67,6 +67,11 @@ SETTINGS: tuple[Setting, ...] = (
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
+    Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
+    Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
+    Setting(
+        "admin_token", str, "", "Token(s) for admin actions such as deletion (comma-separated)."
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -103,6 +108,9 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
     log_level: str = "warning"
+    read_token: str = ""
+    public_reports: bool = False
+    admin_token: str = ""
 
 
 def _convert(setting: Setting, raw: Any) -> Any:

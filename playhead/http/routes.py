@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from playhead import __version__
+from playhead.http.dashboard import dashboard_page, login, login_form, logout
 from playhead.http.reports import session_report
 
 STATIC_DIR = str(resources.files("playhead") / "static")
@@ -70,6 +71,11 @@ def routes() -> list[BaseRoute]:
         Route("/demo", demo_page, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
+        Route("/dashboard", dashboard_page, methods=["GET"]),
+        Route("/dashboard/sessions/{sid}", dashboard_page, methods=["GET"]),
+        Route("/dashboard/login", login_form, methods=["GET"]),
+        Route("/dashboard/login", login, methods=["POST"]),
+        Route("/dashboard/logout", logout, methods=["POST"]),
         Mount(
             "/static",
             app=StaticWithTracker(directory=STATIC_DIR, follow_symlink=True, check_dir=False),
