@@ -6,7 +6,8 @@ export const SELECTION = ["from", "to", "filter", "tz"];
 
 export class ApiError extends Error {
   constructor(path, status, body) {
-    const message = (body && body.message) || `HTTP ${status}`;
+    const message = (body && body.message) ||
+      (status === 404 ? "Not found: this server has no such endpoint (is it an older Playhead?)" : `HTTP ${status}`);
     super(message);
     this.path = path;
     this.status = status;

@@ -44,9 +44,16 @@ export function lineChart({ xs, series, metric, tz = "UTC", time = true, height 
   const data = [time ? xs.map((x) => x / 1000) : xs, ...series.map((s) => s.values)];
   requestAnimationFrame(() => {
     opts.width = width(box);
+    if (!box.isConnected) return; // replaced before it was drawn
     const plot = new window.uPlot(opts, data, box);
     const ro = new ResizeObserver(() => plot.setSize({ width: width(box), height }));
     ro.observe(box);
+    box.dispose = () => { ro.disconnect(); plot.destroy(); };
   });
   return box;
+}
+
+/** Free the charts inside `root` before it is emptied (the live tab redraws every 5 s). */
+export function disposeCharts(root) {
+  for (const box of root.querySelectorAll(".chart")) if (box.dispose) box.dispose();
 }

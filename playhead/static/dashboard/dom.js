@@ -55,6 +55,7 @@ export function format(metric, v) {
   if (typeof v !== "number") return String(v);
   const base = metric.split(".")[0];
   if (RATES.has(metric)) return `${(v * 100).toFixed(v < 0.1 && v > 0 ? 2 : 1)} %`;
+  if (metric === "timeToStart.count") return v.toLocaleString("en");
   if (SECONDS.has(metric) || base === "timeToStart") return duration(v);
   if (SCORES.has(metric)) return v.toFixed(1);
   if (metric === "bitrateAverage") return `${(v / 1000).toFixed(0)} kbps`;
@@ -96,6 +97,7 @@ export function change(metric, now, before) {
 /** An API error shown in the page (never a blank panel). */
 export function errorBox(err) {
   if (!(err instanceof ApiError)) {
+    // a bug of the page itself: still said in the page, never a blank panel
     console.warn(err);
     return h("div", { class: "error", role: "alert", dataset: { error: "" } }, `Error: ${err.message}`);
   }
@@ -110,13 +112,18 @@ export function errorBox(err) {
   );
 }
 
+/** Replace the children of `el` (nulls and falses are left out). */
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 /** A panel with a heading whose body is filled by `fill(body)`; errors land in the panel. */
 export function panel(title, fill, { cls } = {}) {
   const body = h("div", { class: "panel-body" }, h("p", { class: "muted" }, "Loading…"));
   const el = h("section", { class: `panel ${cls || ""}`, "aria-label": title }, h("h2", {}, title), body);
   Promise.resolve()
     .then(() => fill(body))
-    .catch((err) => body.replaceChildren(errorBox(err)));
+    .catch((err) => put(body, errorBox(err)));
   return el;
 }
 

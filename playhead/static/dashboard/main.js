@@ -1,6 +1,7 @@
 // The dashboard's entry point: header controls, tabs, filter chips, and drawing the view.
 
 import { addFilter, navigate, params, removeFilter, selection } from "./api.js";
+import { disposeCharts } from "./charts.js";
 import { h } from "./dom.js";
 import * as panels from "./panels.js";
 import { sessionPage } from "./session.js";
@@ -81,6 +82,7 @@ function draw() {
   const sid = sessionId();
   const tab = params().get("tab") || "overview";
   drawTabs(sid ? "sessions" : tab);
+  disposeCharts(view);
   view.replaceChildren();
   if (sid) {
     sessionPage(view, sid);

@@ -1,9 +1,9 @@
 // The dashboard's tabs: each draws its panels into the view from the reports API.
 
 import { get, navigate, params, selection } from "./api.js";
-import { lineChart } from "./charts.js";
+import { disposeCharts, lineChart } from "./charts.js";
 import {
-  HIGHER_IS_WORSE, change, dimensionButton, errorBox, format, h, number, panel, pick, raw, table, when,
+  HIGHER_IS_WORSE, change, dimensionButton, errorBox, format, h, number, panel, pick, put, raw, table, when,
 } from "./dom.js";
 
 export const TILES = [
@@ -74,7 +74,7 @@ function tiles(list, metrics, previous) {
 
 function emptyState(body) {
   const origin = location.origin;
-  body.replaceChildren(
+  put(body, 
     h("div", { class: "empty", dataset: { empty: "" } },
       h("h3", {}, "No sessions in this range"),
       h("p", {}, "Point a player at this server's Collection API, ", h("code", {}, `${origin}/api/v1/sessions`),
@@ -91,7 +91,7 @@ export function overview(view) {
       const s = await summary();
       if (s.metrics.mediaStarts === 0) return emptyState(body);
       const prev = s.previous;
-      body.replaceChildren(
+      put(body, 
         tiles(TILES, s.metrics, prev),
         h("p", { class: "muted" }, `${when(s.from, tz())} – ${when(s.to, tz())}`,
           prev ? `, compared with ${when(prev.from, tz())} – ${when(prev.to, tz())}` : ""),
@@ -112,7 +112,7 @@ async function seriesInto(body, metric, groupBy, bucket) {
     values: s.points.map((p) => p[metric]),
   }));
   const legend = groupBy
-    ? h("div", { class: "legend" }, r.series.map((s) => (s.group === "(other)" ? h("span", { class: "chip static" }, "(other)")
+    ? h("div", { class: "legend" }, h("span", { class: "muted" }, "Filter on a group:"), r.series.map((s) => (s.group === "(other)" ? h("span", { class: "chip static" }, "(other)")
       : dimensionButton(groupBy, s.group))))
     : null;
   const rows = [];
@@ -120,7 +120,7 @@ async function seriesInto(body, metric, groupBy, bucket) {
     rows.push(h("tr", {}, h("th", { scope: "row" }, when(xs[i], tz())),
       r.series.map((s) => number("td", metric, s.points[i][metric]))));
   }
-  body.replaceChildren(
+  put(body, 
     h("p", { class: "muted" }, `${r.bucket} buckets`),
     lineChart({ xs, series, metric, tz: tz() }),
     legend,
@@ -158,7 +158,7 @@ async function breakdownInto(body, dimension, order, limit, { sortable = false }
   const metrics = TABLE_METRICS.map(([m]) => m);
   const r = await get("/reports/breakdown", { dimension, metric: metrics, order, limit });
   if (!r.rows.length) {
-    body.replaceChildren(h("p", { class: "empty" }, `No sessions in this selection have a ${dimension}.`));
+    put(body, h("p", { class: "empty" }, `No sessions in this selection have a ${dimension}.`));
     return;
   }
   const key = order.replace(/^-/, "");
@@ -177,7 +177,7 @@ async function breakdownInto(body, dimension, order, limit, { sortable = false }
   const foot = r.total
     ? h("tr", { dataset: { total: "" } }, h("th", { scope: "row" }, "All"), metrics.map((m) => number("td", m, r.total[m])))
     : null;
-  body.replaceChildren(table(head, rows, { foot }));
+  put(body, table(head, rows, { foot }));
 }
 
 export function breakdowns(view) {
@@ -213,23 +213,24 @@ export function live(view) {
       const n = await get("/reports/concurrency/now", {}, { keep });
       const states = Object.entries(n.byState).map(([state, v]) => h("div", { class: "tile small" },
         h("div", { class: "label" }, state), number("div", `byState.${state}`, v, { cls: "value" })));
-      nowBox.replaceChildren(
+      put(nowBox, 
         h("div", { class: "tiles" },
           h("div", { class: "tile" }, h("div", { class: "label" }, "Viewers now"), number("div", "viewersNow", n.viewers, { cls: "value" })),
           ...states),
         h("p", { class: "muted", dataset: { updated: String(n.t) } }, `Updated ${when(n.t, tz(), { seconds: true })}; refreshes every 5 s.`));
     } catch (err) {
-      nowBox.replaceChildren(errorBox(err));
+      put(nowBox, errorBox(err));
     }
     try {
       const to = Date.now();
       const c = await get("/reports/concurrency", { from: String(to - 3600_000), to: String(to), step: 60 }, { keep });
-      chartBox.replaceChildren(lineChart({
+      disposeCharts(chartBox);
+      put(chartBox, lineChart({
         xs: c.points.map((pt) => pt.t), series: [{ label: "viewers", values: c.points.map((pt) => pt.viewers) }],
         metric: "viewers", tz: tz(),
       }));
     } catch (err) {
-      chartBox.replaceChildren(errorBox(err));
+      put(chartBox, errorBox(err));
     }
   }
   refresh();
@@ -243,7 +244,7 @@ export function qoe(view) {
     panel("Experience score", async (body) => {
       const s = await summary();
       if (s.metrics.mediaStarts === 0) return emptyState(body);
-      body.replaceChildren(tiles([["experienceScore", "Experience"], ["playbackSuccessScore", "Playback success"],
+      put(body, tiles([["experienceScore", "Experience"], ["playbackSuccessScore", "Playback success"],
         ["startupScore", "Startup"], ["smoothnessScore", "Smoothness"]], s.metrics, s.previous));
     }),
     panel("Time to start", async (body) => {
@@ -254,11 +255,11 @@ export function qoe(view) {
         h("span", { class: "label" }, k),
         h("span", { class: "bar", style: `width:${Math.round(((t[k] || 0) / max) * 100)}%` }),
         number("span", `timeToStart.${k}`, t[k])));
-      body.replaceChildren(h("p", {}, "Sessions that started: ", number("strong", "timeToStart.count", t.count)), ...bars);
+      put(body, h("p", {}, "Sessions that started: ", number("strong", "timeToStart.count", t.count)), ...bars);
     }),
     panel("Rebuffering and errors", async (body) => {
       const s = await summary();
-      body.replaceChildren(tiles([["rebufferRatio", "Rebuffer ratio"], ["bufferImpacted", "Sessions buffering"],
+      put(body, tiles([["rebufferRatio", "Rebuffer ratio"], ["bufferImpacted", "Sessions buffering"],
         ["bufferTime", "Buffer time"], ["stallImpacted", "Sessions stalled"], ["stallTime", "Stall time"],
         ["errorRate", "Error rate"], ["errorImpacted", "Sessions with errors"], ["errorCount", "Errors"],
         ["dropBeforeStartRate", "Left before start"], ["bitrateAverage", "Average bitrate"]], s.metrics, s.previous));
@@ -268,10 +269,10 @@ export function qoe(view) {
     panel("Where it hurts", async (body) => {
       const r = await get("/reports/insights", { metric: insight, minSessions: 5 });
       if (!r.rows.length) {
-        body.replaceChildren(h("p", { class: "empty" }, `Nothing stands out for ${insight}: no value with enough sessions is worse than the overall `, number("span", insight, r.overall), "."));
+        put(body, h("p", { class: "empty" }, `Nothing stands out for ${insight}: no value with enough sessions is worse than the overall `, number("span", insight, r.overall), "."));
         return;
       }
-      body.replaceChildren(h("p", {}, `Overall ${insight}: `, number("strong", insight, r.overall)),
+      put(body, h("p", {}, `Overall ${insight}: `, number("strong", insight, r.overall)),
         table(["Dimension", "Value", "Sessions", insight, "Impact"].map((t) => h("th", { scope: "col" }, t)),
           r.rows.map((row) => h("tr", {}, h("td", {}, row.dimension), h("th", { scope: "row" }, dimensionButton(row.dimension, row.value)),
             number("td", "mediaStarts", row.sessions), number("td", insight, row.metricValue),
@@ -293,10 +294,10 @@ export function retention(view) {
   view.append(panel(`Retention of ${mediaFilters.map((f) => f.slice(9)).join(", ")}`, async (body) => {
     const r = await get("/reports/retention", { points: 100 });
     if (r.length === null || !r.points.length) {
-      body.replaceChildren(h("p", { class: "empty" }, "No session of this selection played content with a known length."));
+      put(body, h("p", { class: "empty" }, "No session of this selection played content with a known length."));
       return;
     }
-    body.replaceChildren(
+    put(body, 
       h("p", {}, number("strong", "sessions", r.sessions), " sessions that played; length ", number("strong", "length", r.length)),
       lineChart({ xs: r.points.map((p) => p.position), series: [{ label: "share still watching", values: r.points.map((p) => p.share) }],
         metric: "share", time: false, yRange: [0, 1] }),
@@ -345,6 +346,6 @@ export function sessions(view) {
     more.addEventListener("click", () => load().catch((err) => more.replaceWith(errorBox(err))));
     const r = await load();
     if (!r.sessions.length) return emptyState(body);
-    body.replaceChildren(h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, head)), tbody)), more);
+    put(body, h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, head)), tbody)), more);
   }));
 }

@@ -1,7 +1,7 @@
 // The session page: one session's report, its timeline drawn as coloured spans.
 
 import { get, params } from "./api.js";
-import { duration, errorBox, h, number, table, when } from "./dom.js";
+import { duration, errorBox, h, number, put, table, when } from "./dom.js";
 
 export const STATES = ["starting", "playing", "ad", "adBreak", "paused", "buffering", "stalled", "ended"];
 
@@ -41,17 +41,17 @@ function kv(rows) {
 
 export async function sessionPage(view, sid) {
   const tz = params().get("tz") || "UTC";
-  view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  put(view, h("p", { class: "muted" }, "Loading…"));
   let r;
   try {
     r = await get(`/reports/sessions/${encodeURIComponent(sid)}`, {}, { withSelection: false });
   } catch (err) {
-    view.replaceChildren(h("p", {}, h("a", { href: "/dashboard?tab=sessions" }, "← Sessions")), errorBox(err));
+    put(view, h("p", {}, h("a", { href: "/dashboard?tab=sessions" }, "← Sessions")), errorBox(err));
     return;
   }
   const sd = r.sessionDetails, q = r.qoeDataDetails, sc = r.scores || {};
   const tile = (metric, label, v) => h("div", { class: "tile" }, h("div", { class: "label" }, label), number("div", metric, v, { cls: "value" }));
-  view.replaceChildren(
+  put(view, 
     h("p", {}, h("a", { href: "/dashboard?tab=sessions" }, "← Sessions")),
     h("h1", { class: "sid" }, "Session ", h("code", {}, r.id)),
     h("p", {}, `${r.state}${r.closeReason ? ` (${r.closeReason})` : ""}, ${when(r.firstEventTs, tz, { seconds: true })} – ${when(r.lastEventTs, tz, { seconds: true })}`,
