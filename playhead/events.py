@@ -219,3 +219,21 @@ NUMBER_LIMIT: Final[int] = 2**53
 MAX_STRING_CHARS: Final[int] = 1024
 MAX_METADATA_KEYS: Final[int] = 100
 MAX_LIST_ITEMS: Final[int] = 100  # statesStart / statesEnd entries, customerIDs entries
+
+# The params naming a viewer, in the order the viewer key takes them (aggregates: uniqueViewers).
+VIEWER_KEY_PARAMS: Final[tuple[str, ...]] = (
+    "visitor.marketingCloudUserId",
+    "analytics.visitorId",
+    "analytics.aid",
+)
+
+
+def viewer_key(params: dict[str, Any]) -> str | None:
+    """The viewer a session belongs to: the first non-empty string among
+    :data:`VIEWER_KEY_PARAMS` in the sessionStart's ``params``, or ``None`` when it names none
+    (such a session counts as a viewer of its own)."""
+    for key in VIEWER_KEY_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None

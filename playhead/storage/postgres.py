@@ -18,6 +18,7 @@ import asyncpg  # type: ignore[import-untyped]
 import msgspec
 
 from playhead.errors import StorageUnavailable
+from playhead.events import viewer_key
 from playhead.storage import dialect
 from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
@@ -328,7 +329,7 @@ def _texts(row: tuple[Any, ...], positions: Sequence[int]) -> tuple[Any, ...]:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = _text(s.params.get("media.id"))
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode())  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
 
 
 async def _write_group(conn: Any, kind: type, jobs: list[Job]) -> None:

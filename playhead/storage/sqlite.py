@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from playhead.errors import ConfigError, StorageUnavailable
+from playhead.events import viewer_key
 from playhead.storage import dialect
 from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
@@ -434,7 +435,7 @@ def _write_group(conn: sqlite3.Connection, kind: type, jobs: list[Job]) -> None:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = s.params.get("media.id")
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode())  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
 
 
 def _summary_rows(job: Job) -> SummaryRows:

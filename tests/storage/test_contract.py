@@ -242,6 +242,7 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0002_summaries.sql",
         "0003_summary_currency.sql",
         "0004_formats_context_ids.sql",
+        "0005_viewer_key.sql",
     ]
     assert backend.migrate() == names
     assert backend.migrate() == []
@@ -748,3 +749,60 @@ async def _lock_events(backend: Backend) -> AsyncIterator[None]:
             await tx.rollback()
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------------------------- viewer key
+def test_sessions_store_their_viewer_key(backend: Backend) -> None:
+    async def body(storage: Any) -> None:
+        a, b, c = await storage.reserve_ids(3)
+        await storage.submit_session(
+            new_session(a, "a" * 64, **{"analytics.visitorId": "v1", "analytics.aid": "x"}), [START]
+        )
+        await storage.submit_session(
+            new_session(
+                b, "b" * 64, **{"visitor.marketingCloudUserId": "", "analytics.aid": "aid"}
+            ),
+            [START],
+        )
+        await storage.submit_session(new_session(c, "c" * 64), [START])
+
+    scenario(backend, body)
+    assert backend.rows("SELECT sid, viewer_key FROM sessions ORDER BY sid") == [
+        ("a" * 64, "v1"),
+        ("b" * 64, "aid"),
+        ("c" * 64, None),
+    ]
+
+
+def test_migration_0005_fills_the_viewer_key_of_stored_sessions(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import playhead.storage.migrate as migrate
+
+    dialect = "sqlite" if backend.name == "sqlite" else "postgres"
+    every = migration_files(dialect)
+    monkeypatch.setattr(migrate, "migration_files", lambda d: [m for m in every if m[0] < 5])
+    backend.migrate()
+    params = [
+        '{"visitor.marketingCloudUserId": "mc", "analytics.visitorId": "v"}',
+        '{"visitor.marketingCloudUserId": "", "analytics.visitorId": "v"}',
+        '{"analytics.aid": "aid", "analytics.visitorId": 5}',
+        '{"media.id": "m"}',
+    ]
+    values = ", ".join(f"({i + 1}, '{i + 1:064x}', 0, 0, '{p}')" for i, p in enumerate(params))
+    insert = f"INSERT INTO sessions (id, sid, started_ms, start_ts, params) VALUES {values}"
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.path)
+        with conn:
+            conn.execute(insert)
+        conn.close()
+    else:
+        run(_pg_script(insert, backend.schema))
+    monkeypatch.setattr(migrate, "migration_files", lambda d: every)
+    assert backend.migrate() == ["0005_viewer_key.sql"]
+    assert backend.rows("SELECT id, viewer_key FROM sessions ORDER BY id") == [
+        (1, "mc"),
+        (2, "v"),
+        (3, "aid"),
+        (4, None),
+    ]
