@@ -130,7 +130,8 @@ def serve(**options: Any) -> None:
         raise _config_error(exc) from None
     click.echo(
         f"Playhead {__version__} on http://{settings.host}:{settings.port}"
-        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
+        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo, "
+        "dashboard at /dashboard)",
         err=True,
     )
     raise_descriptor_limit()
