@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from playhead.collector import Clock, Collector, lifecycle, wall_clock_ms
 from playhead.collector.restore import restore
@@ -24,6 +25,7 @@ from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
 from playhead.errors import ClientError
+from playhead.http.access import GUARDED_PREFIXES, Access, ReadGuard
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.drain import shutdown_budget
 from playhead.http.edge_api import EdgeAPI
@@ -209,10 +211,15 @@ def create_app(
                     storage.queue_depth(),
                 )
 
+    access = Access.from_settings(settings)
     web = Starlette(
-        routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={ClientError: client_error},
+        middleware=[Middleware(ReadGuard, access=access, prefixes=GUARDED_PREFIXES)],
     )
     web.state.services = services
+    web.state.access = access
     strict, event_bytes, batch_bytes = (
         settings.strict,
         settings.max_event_bytes,

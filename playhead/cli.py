@@ -115,6 +115,9 @@ def serve(**options: Any) -> None:
                 "version does not have yet; run one worker (it carries tens of thousands of "
                 "events/s)."
             )
+        from playhead.http.access import check_exposure
+
+        check_exposure(settings)
         check_database(settings.db)
         probe_storage(settings.db)
         from playhead.ops.multiproc import prepare_multiprocess_metrics
@@ -131,7 +134,8 @@ def serve(**options: Any) -> None:
         raise _config_error(exc) from None
     click.echo(
         f"Playhead {__version__} on http://{settings.host}:{settings.port}"
-        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
+        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo, "
+        "dashboard at /dashboard)",
         err=True,
     )
     raise_descriptor_limit()

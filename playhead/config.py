@@ -77,6 +77,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("retention_interval", float, 60.0, "Seconds between retention passes."),
     Setting("store_ip", str, "none", "Client addresses: none, or truncated (/24, /48) stored."),
+    Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
+    Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
+    Setting(
+        "admin_token", str, "", "Token(s) for admin actions such as deletion (comma-separated)."
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -120,6 +125,9 @@ class Settings:
     summary_retention_days: float = 0.0
     retention_interval: float = 60.0
     store_ip: str = "none"
+    read_token: str = ""
+    public_reports: bool = False
+    admin_token: str = ""
 
 
 def _convert(setting: Setting, raw: Any) -> Any:

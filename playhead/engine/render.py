@@ -16,6 +16,7 @@ from playhead.engine.report import (
     SessionReport,
     StateReport,
 )
+from playhead.engine.scores import session_scores
 
 _STREAM_MS = 1_800_000
 
@@ -207,4 +208,5 @@ def render(fold: FoldState, lifecycle: Lifecycle) -> SessionReport:
         chapters=chapters,
         states=states,
         diagnostics=diagnostics,
+        scores=session_scores(f.start_ts, f.last_ts, details, qoe),
     )

@@ -106,6 +106,16 @@ class Diagnostic(msgspec.Struct, rename="camel"):
     problem: str
 
 
+class Scores(msgspec.Struct, rename="camel"):
+    """The session's experience score and its parts, 0-100 (``None`` where a part does not
+    apply): see :mod:`playhead.engine.scores`."""
+
+    experience: float | None = None
+    playback_success: float | None = None
+    startup: float | None = None
+    smoothness: float | None = None
+
+
 class SessionReport(msgspec.Struct, rename="camel"):
     """The whole session report of reports.md."""
 
@@ -122,3 +132,5 @@ class SessionReport(msgspec.Struct, rename="camel"):
     chapters: list[ChapterReport]
     states: list[StateReport]
     diagnostics: list[Diagnostic]
+    # reports stored before scores existed decode with all parts null
+    scores: Scores = msgspec.field(default_factory=Scores)

@@ -33,17 +33,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Every metric in the Prometheus text format (of every worker process)."""
-    refused = metrics_access(request)
-    if refused is not None:
-        return refused
+    """Every metric in the Prometheus text format (of every worker process); the read-token
+    rule of reports applies (``playhead.http.access.ReadGuard`` guards the path)."""
     body = await request.app.state.services.metrics.render()
     return Response(body, media_type=CONTENT_TYPE)
-
-
-def metrics_access(request: Request) -> Response | None:
-    """The read-token rule of reports, applied to ``/metrics`` (``None``: allowed).
-
-    The one place the metrics endpoint is guarded: issue 11's read-token guard goes here.
-    """
-    return None

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from playhead import __version__
+from playhead.http.dashboard import dashboard_page, login, login_form, logout
 from playhead.http.operations import healthz, metrics, readyz
 from playhead.http.reports import session_report
 
@@ -74,6 +75,11 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/dashboard", dashboard_page, methods=["GET"]),
+        Route("/dashboard/sessions/{sid}", dashboard_page, methods=["GET"]),
+        Route("/dashboard/login", login_form, methods=["GET"]),
+        Route("/dashboard/login", login, methods=["POST"]),
+        Route("/dashboard/logout", logout, methods=["POST"]),
         Mount(
             "/static",
             app=StaticWithTracker(directory=STATIC_DIR, follow_symlink=True, check_dir=False),

@@ -112,6 +112,7 @@ def test_report_json_shape() -> None:
         "chapters",
         "states",
         "diagnostics",
+        "scores",
     ]
     assert list(doc["ads"][0]) == [
         "podIndex",

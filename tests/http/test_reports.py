@@ -21,6 +21,7 @@ REPORT_KEYS = {
     "chapters",
     "states",
     "diagnostics",
+    "scores",
 }
 
 
