@@ -33,6 +33,7 @@ from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
 from playhead.ops.metrics import Metrics
+from playhead.ops.retention import Retention
 from playhead.ops.scheduler import Scheduler
 from playhead.ops.stats import TrafficLog
 from playhead.reports.session import SessionReports
@@ -125,6 +126,9 @@ def build_services(
     metrics = Metrics(tally, storage, state)
     if (job := metrics.periodic()) is not None:
         scheduler.add("metrics", *job)
+    retention = Retention(storage, settings.retention_days, settings.summary_retention_days, clock)
+    if retention.active:
+        scheduler.add("retention", settings.retention_interval, retention.run)
     traffic = TrafficLog(tally, storage, state)
     scheduler.add("traffic log", settings.stats_interval, traffic.traffic)
     scheduler.add("overload log", 1.0, traffic.overload)

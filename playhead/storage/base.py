@@ -139,6 +139,12 @@ class Storage(Protocol):
     def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of a large read, a chunk at a time, from one consistent snapshot."""
 
+    async def purge_events(self, session_ids: Sequence[int]) -> int:
+        """Delete the raw events of closed, summarized sessions (retention); how many went."""
+
+    async def delete_sessions(self, session_ids: Sequence[int]) -> tuple[int, int]:
+        """Delete sessions from every table; returns (sessions, events) deleted."""
+
     def queue_depth(self) -> int:
         """Writes submitted but not yet committed."""
 

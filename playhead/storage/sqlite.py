@@ -24,7 +24,7 @@ import msgspec
 
 from playhead.errors import ConfigError, StorageUnavailable
 from playhead.events import viewer_key
-from playhead.storage import dialect
+from playhead.storage import deletion, dialect
 from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
     NONE_FAILED,
@@ -198,6 +198,49 @@ class SQLiteStorage(BatchedWrites):
     async def flush(self) -> None:
         """Wait until every write submitted so far (summaries too) is committed."""
         await self._call(_nothing)
+
+    # ------------------------------------------------------------------ deletion
+    async def purge_events(self, session_ids: Sequence[int]) -> int:
+        """Delete the raw events of these (closed, summarized) sessions, marking them so;
+        returns how many events went."""
+
+        def purge(conn: sqlite3.Connection) -> int:
+            marks = ", ".join("?" * len(session_ids))
+            with _transaction(conn):
+                cursor = conn.execute(
+                    f"DELETE FROM events WHERE session_id IN ({marks})", session_ids
+                )
+                conn.execute(
+                    f"UPDATE sessions SET events_purged = 1 WHERE id IN ({marks})", session_ids
+                )
+            return cursor.rowcount
+
+        if not session_ids:
+            return 0
+        purged: int = await self._call(purge)
+        return purged
+
+    async def delete_sessions(self, session_ids: Sequence[int]) -> tuple[int, int]:
+        """Delete these sessions from every table; returns (sessions, events) deleted."""
+
+        def delete(conn: sqlite3.Connection) -> tuple[int, int]:
+            tables = [row[0] for row in conn.execute(deletion.SQLITE_SESSION_TABLES)]
+            marks = ", ".join("?" * len(session_ids))
+            events = 0
+            with _transaction(conn):
+                for table in deletion.child_tables(tables):
+                    cursor = conn.execute(
+                        f'DELETE FROM "{table}" WHERE session_id IN ({marks})', session_ids
+                    )
+                    if table == "events":
+                        events = cursor.rowcount
+                cursor = conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", session_ids)
+            return cursor.rowcount, events
+
+        if not session_ids:
+            return 0, 0
+        deleted: tuple[int, int] = await self._call(delete)
+        return deleted
 
     # ------------------------------------------------------------------ reads
     async def read(self, query: Query[T]) -> T:
