@@ -217,6 +217,51 @@ async def _migrate_postgres(url: str) -> list[str]:
         await conn.close()
 
 
+@cli.command("delete-viewer")
+@click.argument("key")
+@click.option(
+    "--db",
+    default=None,
+    help="SQLite file or postgresql:// URL [env PLAYHEAD_DB; default playhead.db].",
+)
+def delete_viewer_cmd(key: str, db: str | None) -> None:
+    """Delete every session, event and summary of viewer KEY; print what went (JSON).
+
+    Run it against a stopped server's database, or use POST /admin/viewers/KEY/delete on a
+    running one: a running server still holds that viewer's open sessions in memory.
+    """
+    try:
+        settings = load_settings({"db": db})
+        check_database(settings.db)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+    if not key:
+        raise CommandLineError("KEY must not be empty.")
+    import msgspec
+
+    from playhead.ops.erasure import delete_viewer
+    from playhead.storage import open_storage
+
+    async def run() -> bytes:
+        storage = open_storage(
+            settings.db,
+            queue_size=settings.queue_size,
+            batch_size=settings.batch_size,
+            synchronous=settings.sqlite_sync,
+            timeout=settings.storage_timeout,
+        )
+        await storage.start()
+        try:
+            return msgspec.json.encode(await delete_viewer(storage, None, key))
+        finally:
+            await storage.stop()
+
+    try:
+        click.echo(asyncio.run(run()).decode())
+    except Exception as exc:  # the store failed or could not be reached: one line
+        raise click.ClickException(f"could not delete viewer data: {exc!r}") from None
+
+
 @cli.command("settings")
 def settings_cmd() -> None:
     """Print the configuration table (the README's, generated from the same source)."""

@@ -1,4 +1,5 @@
-"""Operations endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (docs/operations.md)."""
+"""Operations endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and deleting a viewer's data
+(docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from starlette.responses import Response
 
 from playhead.errors import FieldError, error_body
 from playhead.http.reports import json_response
-from playhead.ops.health import readiness
+from playhead.ops.erasure import delete_viewer
+from playhead.ops.health import Failing, readiness
 from playhead.ops.metrics import CONTENT_TYPE
 
 _OK = msgspec.json.encode({"status": "ok"})
@@ -24,12 +26,15 @@ async def readyz(request: Request) -> Response:
     naming each failing part otherwise."""
     services = request.app.state.services
     if services.draining:
-        return json_response(error_body("Not ready.", [FieldError("server", "shutting down")]), 503)
-    failing = await readiness(services.storage, services.state, services.settings.queue_size)
+        failing = [Failing("server", "shutting down")]
+    else:
+        failing = await readiness(services.storage, services.state, services.settings.queue_size)
     if not failing:
         return json_response(_OK)
-    errors = [FieldError(f.part, f.problem) for f in failing]
-    return json_response(error_body("Not ready.", errors), 503)
+    # the one error shape: each problem starts with the part it is about
+    parts = ", ".join(f.part for f in failing)
+    errors = [FieldError("$", f"{f.part}: {f.problem}") for f in failing]
+    return json_response(error_body(f"Not ready: {parts}.", errors), 503)
 
 
 async def metrics(request: Request) -> Response:
@@ -37,3 +42,11 @@ async def metrics(request: Request) -> Response:
     rule of reports applies (``playhead.http.access.ReadGuard`` guards the path)."""
     body = await request.app.state.services.metrics.render()
     return Response(body, media_type=CONTENT_TYPE)
+
+
+async def delete_viewer_data(request: Request) -> Response:
+    """Delete every session, event and summary of one viewer key; answer what went (admin)."""
+    key: str = request.path_params["viewerKey"]
+    services = request.app.state.services
+    erased = await delete_viewer(services.storage, services.state, key)
+    return json_response(msgspec.json.encode(erased))

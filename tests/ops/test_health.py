@@ -30,7 +30,10 @@ def test_readyz_is_503_while_draining(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.headers["retry-after"] == "1"
-    assert ready.json()["errors"] == [{"path": "server", "problem": "shutting down"}]
+    assert ready.json() == {
+        "message": "Not ready: server.",
+        "errors": [{"path": "$", "problem": "server: shutting down"}],
+    }
 
 
 class _Storage:
@@ -105,5 +108,8 @@ def test_readyz_of_a_real_server_fails_once_its_database_is_gone(
         urllib.request.urlopen(server.url + "/healthz", timeout=5).read()
         time.sleep(0.1)
     assert status == 503, body
-    assert body["errors"] == [{"path": "storage", "problem": f"the database file {db} is gone"}]
+    assert body == {
+        "message": "Not ready: storage.",
+        "errors": [{"path": "$", "problem": f"storage: the database file {db} is gone"}],
+    }
     assert _get(server.url + "/healthz") == (200, {"status": "ok"})
