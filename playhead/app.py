@@ -115,6 +115,7 @@ def build_services(
         timeout=settings.storage_timeout,
         clock=clock,
         tally=tally,
+        store_ip=settings.store_ip == "truncated",
     )
     reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
     scheduler = Scheduler()

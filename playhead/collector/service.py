@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from playhead.addresses import truncate_ip
 from playhead.collector import lifecycle
 from playhead.collector.ids import IdBlocks, new_sid
 from playhead.collector.received import Received
@@ -63,6 +64,8 @@ class Collector:
         timeout: seconds a caller waits for a re-fold before a 503.
         clock: the server clock in epoch ms (tests pass a fake one).
         tally: where accepted events and closed sessions are counted (for the metrics).
+        store_ip: keep each new session's client network (its address truncated, never as
+            sent: :func:`playhead.addresses.truncate_ip`).
     """
 
     def __init__(
@@ -76,9 +79,11 @@ class Collector:
         timeout: float,
         clock: Clock = wall_clock_ms,
         tally: Tally | None = None,
+        store_ip: bool = False,
     ) -> None:
         self.storage = storage
         self.tally = Tally() if tally is None else tally
+        self.store_ip = store_ip
         self.state = state
         self.rules = rules
         self.limits = limits
@@ -98,7 +103,15 @@ class Collector:
         now = received.server_ms
         sid = new_sid()
         session_id = await self.ids.next()
-        new = NewSession(session_id, sid, now, event.ts, event.params, context=received.context())
+        new = NewSession(
+            session_id,
+            sid,
+            now,
+            event.ts,
+            event.params,
+            context=received.context(),
+            client_network=truncate_ip(received.client) if self.store_ip else None,
+        )
         ticket = self.storage.submit_session(
             new, [StoredEvent(0, now, received.raw, received.format)]
         )
@@ -140,6 +153,7 @@ class Collector:
             start.params,
             downloaded=True,
             context=received.context(),
+            client_network=truncate_ip(received.client) if self.store_ip else None,
         )
         await self.storage.submit_session(new, stored, close=("downloaded", now))
         tally = self.tally

@@ -44,6 +44,8 @@ class NewSession(msgspec.Struct, frozen=True):
     params: dict[str, Any]
     downloaded: bool = False
     context: dict[str, str] = {}
+    #: the client's network (``--store-ip truncated``), never its address as sent
+    client_network: str | None = None
 
 
 class StoredEvent(msgspec.Struct, frozen=True):

@@ -380,7 +380,8 @@ def _texts(row: tuple[Any, ...], positions: Sequence[int]) -> tuple[Any, ...]:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = _text(s.params.get("media.id"))
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params),
+            s.client_network)  # fmt: skip
 
 
 async def _write_group(conn: Any, kind: type, jobs: list[Job]) -> None:

@@ -494,7 +494,8 @@ def _write_group(conn: sqlite3.Connection, kind: type, jobs: list[Job]) -> None:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = s.params.get("media.id")
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params),
+            s.client_network)  # fmt: skip
 
 
 def _summary_rows(job: Job) -> SummaryRows:
