@@ -24,11 +24,13 @@ from playhead.collector.restore import restore
 from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
+from playhead.enrichment import Enricher, GeoDatabase
 from playhead.errors import ClientError
 from playhead.http.access import GUARDED_PREFIXES, Access, ReadGuard
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.drain import shutdown_budget
 from playhead.http.edge_api import EdgeAPI
+from playhead.http.forwarded import ClientResolver, parse_networks
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
@@ -106,6 +108,7 @@ def build_services(
     )
     state = MemoryState(lambda live: lifecycle.deadline(live, rules))
     tally = Tally()
+    geo = GeoDatabase(settings.geoip_db) if settings.geoip_db else None
     collector = Collector(
         storage,
         state,
@@ -116,6 +119,7 @@ def build_services(
         clock=clock,
         tally=tally,
         store_ip=settings.store_ip == "truncated",
+        enrich=Enricher(geo).context,
     )
     reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
     scheduler = Scheduler()
@@ -230,10 +234,19 @@ def create_app(
         settings.max_event_bytes,
         settings.max_batch_bytes,
     )
+    client = ClientResolver(parse_networks(settings.trusted_proxies))
     collection = CollectionAPI(
-        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+        collector,
+        strict=strict,
+        max_event_bytes=event_bytes,
+        max_batch_bytes=batch_bytes,
+        client=client,
     )
     edge = EdgeAPI(
-        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+        collector,
+        strict=strict,
+        max_event_bytes=event_bytes,
+        max_batch_bytes=batch_bytes,
+        client=client,
     )
     return IngestApp(collection, edge, web, prefix=settings.prefix)

@@ -82,6 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "admin_token", str, "", "Token(s) for admin actions such as deletion (comma-separated)."
     ),
+    Setting("geoip_db", str, "", "MaxMind .mmdb file giving sessions geo.country/geo.region."),
+    Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -128,6 +135,8 @@ class Settings:
     read_token: str = ""
     public_reports: bool = False
     admin_token: str = ""
+    geoip_db: str = ""
+    trusted_proxies: str = ""
 
 
 def _convert(setting: Setting, raw: Any) -> Any:

@@ -40,6 +40,8 @@ from playhead.storage import NewSession, Storage, StoredEvent, Summary, WriteTic
 from playhead.tally import Tally
 
 Clock = Callable[[], int]
+#: (User-Agent, client address) → the context a new session keeps (never the address itself)
+Enrich = Callable[[str | None, str | None], dict[str, str]]
 
 log = logging.getLogger("playhead.collector")
 _SID = re.compile(r"[0-9a-f]{64}")
@@ -66,6 +68,8 @@ class Collector:
         tally: where accepted events and closed sessions are counted (for the metrics).
         store_ip: keep each new session's client network (its address truncated, never as
             sent: :func:`playhead.addresses.truncate_ip`).
+        enrich: builds a new session's context from its request's User-Agent and client
+            address (:class:`playhead.enrichment.Enricher`); by default the User-Agent alone.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Collector:
         clock: Clock = wall_clock_ms,
         tally: Tally | None = None,
         store_ip: bool = False,
+        enrich: Enrich | None = None,
     ) -> None:
         self.storage = storage
         self.tally = Tally() if tally is None else tally
@@ -90,6 +95,7 @@ class Collector:
         self.max_open = max_open
         self.timeout = timeout
         self.clock = clock
+        self.enrich = enrich
         self.ids = IdBlocks(storage.reserve_ids)
         #: the live session if this process holds it in memory (no I/O); else :meth:`check`
         self.held: Callable[[str], LiveSession | None] = state.peek
@@ -109,7 +115,7 @@ class Collector:
             now,
             event.ts,
             event.params,
-            context=received.context(),
+            context=self._context(received),
             client_network=truncate_ip(received.client) if self.store_ip else None,
         )
         ticket = self.storage.submit_session(
@@ -126,6 +132,12 @@ class Collector:
         await self.state.add(live)
         self.tally.accept(event.type)
         return sid
+
+    def _context(self, received: Received) -> dict[str, str]:
+        """What a new session keeps of its first request (enriched when enrichment is on)."""
+        if self.enrich is None:
+            return received.context()
+        return self.enrich(received.user_agent, received.client)
 
     async def _hold_if_stored(self, live: LiveSession, ticket: WriteTicket) -> None:
         if await ticket.settled():
@@ -152,7 +164,7 @@ class Collector:
             start.ts,
             start.params,
             downloaded=True,
-            context=received.context(),
+            context=self._context(received),
             client_network=truncate_ip(received.client) if self.store_ip else None,
         )
         await self.storage.submit_session(new, stored, close=("downloaded", now))
