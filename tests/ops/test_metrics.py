@@ -189,3 +189,15 @@ def test_single_process_histogram_buckets_are_cumulative(client: TestClient) -> 
     assert (
         abs(v(got, "playhead_http_request_duration_seconds_sum", route="reports") - 20.0064) < 1e-9
     )
+
+
+def test_metrics_need_the_read_token_when_one_is_set(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(read_token="r34d")
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer r34d"})
+    assert ok.status_code == 200
+    assert "playhead_sessions_open" in ok.text
+    assert client.get("/healthz").status_code == 200  # health checks stay open
