@@ -53,7 +53,7 @@ async def readiness(
         await asyncio.wait_for(state.count(), timeout)
     except Exception as exc:
         failing.append(Failing("live state", f"does not answer ({type(exc).__name__})"))
-    depth = storage.queue_depth()
+    depth = storage.write_backlog()
     if depth >= queue_size:
         failing.append(Failing("write queue", f"full ({depth} of {queue_size} jobs waiting)"))
     return failing

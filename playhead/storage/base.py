@@ -150,5 +150,8 @@ class Storage(Protocol):
     def queue_depth(self) -> int:
         """Writes submitted but not yet committed."""
 
+    def write_backlog(self) -> int:
+        """Session and event writes waiting (past ``queue_size`` they are refused with 503)."""
+
     def problem(self) -> str | None:
         """Why the store cannot take writes right now (e.g. its file is gone), or ``None``."""

@@ -154,6 +154,10 @@ class BatchedWrites:
         """Jobs submitted and not yet taken by the writer."""
         return self._queued
 
+    def write_backlog(self) -> int:
+        """Session and event jobs waiting for the writer (what ``queue_size`` bounds)."""
+        return self._limited
+
     def problem(self) -> str | None:
         """Why the store cannot take writes right now, or ``None`` when it can."""
         return self._unavailable

@@ -43,7 +43,7 @@ class _Storage:
     def problem(self) -> str | None:
         return self._problem
 
-    def queue_depth(self) -> int:
+    def write_backlog(self) -> int:
         return self._depth
 
     async def read(self, query: Any) -> int:
