@@ -17,7 +17,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object on one line."""
+    """Formats a record as one JSON object on one line (with ``node``, the process's name,
+    when one is given: several workers or nodes write to one log)."""
+
+    def __init__(self, node: str | None = None) -> None:
+        super().__init__()
+        self.node = node
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as JSON: time, level, logger, message, its data, and any exception."""
@@ -28,6 +33,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.node:
+            line["node"] = self.node
         data = getattr(record, "data", None)
         if isinstance(data, dict):
             for key, value in data.items():
@@ -37,12 +44,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def logging_config(level: str, log_format: str) -> dict[str, Any]:
-    """A :func:`logging.config.dictConfig` for Playhead's loggers and uvicorn's (stderr)."""
+def logging_config(level: str, log_format: str, node: str | None = None) -> dict[str, Any]:
+    """A :func:`logging.config.dictConfig` for Playhead's loggers and uvicorn's (stderr);
+    ``node`` names the process in every line."""
+    text = TEXT_FORMAT.replace("%(levelname)s", f"{node} %(levelname)s") if node else TEXT_FORMAT
     formatter: dict[str, Any] = (
-        {"()": JsonFormatter}
+        {"()": JsonFormatter, "node": node}
         if log_format == "json"
-        else {"format": TEXT_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S"}
+        else {"format": text, "datefmt": "%Y-%m-%dT%H:%M:%S"}
     )
     upper = level.upper()
     handler = {

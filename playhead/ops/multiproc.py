@@ -28,3 +28,13 @@ def prepare_multiprocess_metrics(workers: int) -> str | None:
     os.environ[MULTIPROC_ENV] = directory
     atexit.register(shutil.rmtree, directory, True)
     return directory
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop the live gauges of worker ``pid``, which exited (a supervisor calls this; its
+    counters stay, so totals never go back)."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]

@@ -33,10 +33,16 @@ def test_json_formatter_writes_one_object_with_the_data() -> None:
 
 
 def test_logging_config_chooses_the_formatter() -> None:
-    assert logging_config("info", "json")["formatters"]["playhead"] == {"()": JsonFormatter}
-    text = logging_config("debug", "text")
-    assert "format" in text["formatters"]["playhead"]
+    json_config = logging_config("info", "json", node="h:8000/w2")
+    assert json_config["formatters"]["playhead"] == {"()": JsonFormatter, "node": "h:8000/w2"}
+    text = logging_config("debug", "text", node="h:8000/w2")
+    assert text["formatters"]["playhead"]["format"] == (
+        "%(asctime)s h:8000/w2 %(levelname)s %(name)s: %(message)s"
+    )
     assert text["loggers"]["playhead"]["level"] == "DEBUG"
+    record = logging.LogRecord("playhead", logging.INFO, __file__, 1, "x", (), None)
+    assert json.loads(JsonFormatter("n1").format(record))["node"] == "n1"
+    assert "node" not in json.loads(JsonFormatter().format(record))
 
 
 class _Storage:

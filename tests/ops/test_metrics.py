@@ -201,3 +201,33 @@ def test_metrics_need_the_read_token_when_one_is_set(
     assert ok.status_code == 200
     assert "playhead_sessions_open" in ok.text
     assert client.get("/healthz").status_code == 200  # health checks stay open
+
+
+def test_a_dead_workers_live_gauges_are_dropped(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    pids = []
+    for n, depth in ((3, 10), (5, 4)):
+        code = _WRITER.format(root=str(ROOT), n=n, depth=depth) + "print(__import__('os').getpid())"
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, timeout=60, capture_output=True,
+            text=True,
+        ).stdout  # fmt: skip
+        pids.append(int(out.strip()))
+    reader = (
+        (
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from playhead.ops.multiproc import mark_process_dead\n"
+            f"mark_process_dead({pids[0]})\n"
+        )
+        + _WRITER.format(root=str(ROOT), n=0, depth=0)
+        + ("sys.stdout.write(asyncio.run(metrics.render()).decode())")
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", reader], env=env, check=True, timeout=60, capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+    got = samples(out)
+    assert v(got, "playhead_write_queue_depth") == 4  # the first writer's 10 is gone
+    assert v(got, "playhead_events_accepted_total", event_type="ping") == 8  # counters stay
