@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from playhead import __version__
+from playhead.http import report_api
 from playhead.http.access import admin_guard
 from playhead.http.dashboard import dashboard_page, login, login_form, logout
 from playhead.http.operations import delete_viewer_data, healthz, metrics, readyz
@@ -72,6 +73,17 @@ def routes() -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         Route("/demo", demo_page, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
+        Route("/reports/summary", report_api.summary, methods=["GET"]),
+        Route("/reports/sessions", report_api.sessions, methods=["GET"]),
+        Route("/reports/sessions.csv", report_api.sessions_csv, methods=["GET"]),
+        Route("/reports/sessions.ndjson", report_api.sessions_ndjson, methods=["GET"]),
+        Route("/reports/sessions.parquet", report_api.sessions_parquet, methods=["GET"]),
+        Route("/reports/breakdown", report_api.breakdown, methods=["GET"]),
+        Route("/reports/timeseries", report_api.timeseries, methods=["GET"]),
+        Route("/reports/insights", report_api.insights, methods=["GET"]),
+        Route("/reports/concurrency", report_api.concurrency, methods=["GET"]),
+        Route("/reports/concurrency/now", report_api.concurrency_now, methods=["GET"]),
+        Route("/reports/retention", report_api.retention, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

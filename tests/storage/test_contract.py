@@ -243,6 +243,8 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0003_summary_currency.sql",
         "0004_formats_context_ids.sql",
         "0005_viewer_key.sql",
+        "0006_aggregate_columns.sql",
+        "0007_timeline_columns.sql",
         "0010_retention.sql",
         "0011_client_network.sql",
     ]
