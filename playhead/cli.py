@@ -135,8 +135,9 @@ def serve(**options: Any) -> None:
         app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
         raise _config_error(exc) from None
+    scheme = "https" if settings.tls_certfile else "http"
     click.echo(
-        f"Playhead {__version__} on http://{settings.host}:{settings.port}"
+        f"Playhead {__version__} on {scheme}://{settings.host}:{settings.port}"
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo, "
         "dashboard at /dashboard)",
         err=True,
@@ -159,6 +160,8 @@ def serve(**options: Any) -> None:
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
         # typed int, used as asyncio.wait_for's timeout: fractions work
         timeout_graceful_shutdown=in_flight_timeout(settings.drain_timeout),  # type: ignore[arg-type]
+        ssl_certfile=settings.tls_certfile or None,
+        ssl_keyfile=settings.tls_keyfile or None,
     )
     DrainingServer(config, services_of(app).begin_drain).run()
 

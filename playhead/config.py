@@ -89,6 +89,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
     ),
+    Setting("tls_certfile", str, "", "PEM certificate (chain): serve HTTPS (with --tls-keyfile)."),
+    Setting("tls_keyfile", str, "", "PEM private key of --tls-certfile."),
+    Setting(
+        "edge_cors_credentials",
+        bool,
+        False,
+        "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -137,6 +145,9 @@ class Settings:
     admin_token: str = ""
     geoip_db: str = ""
     trusted_proxies: str = ""
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    edge_cors_credentials: bool = False
 
 
 def _convert(setting: Setting, raw: Any) -> Any:
@@ -201,6 +212,11 @@ def _validate(values: dict[str, Any]) -> None:
     _validate_operations(values)
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
+    if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):
+        raise ConfigError("tls_certfile and tls_keyfile go together: set both or neither")
+    for name in ("tls_certfile", "tls_keyfile"):
+        if values[name] and not os.path.isfile(values[name]):
+            raise ConfigError(f"{name}: no such file {values[name]!r}")
 
 
 def _validate_operations(values: dict[str, Any]) -> None:

@@ -42,6 +42,8 @@ class IngestApp:
         self._edge_tally = routes["edge"]
         self._reports_tally = routes["reports"]
         self._other_tally = routes["other"]
+        interact = "/ee/v1/interact"  # where the Web SDK starts its media sessions
+        self.interact_paths = (interact,) + ((prefix + interact,) if prefix else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route a request: ingest API paths to their protocol, everything else to fallback;
@@ -66,6 +68,10 @@ class IngestApp:
                     status = await self.edge.handle(path[len(root) :], scope, receive, send)
                     self._edge_tally.record(status, perf_counter() - began)
                     return
+            if path in self.interact_paths:  # the Web SDK's media sessionStart
+                status = await self.edge.handle(None, scope, receive, send)
+                self._edge_tally.record(status, perf_counter() - began)
+                return
             recorder = StatusRecorder(send)
             try:
                 await self.fallback(scope, receive, recorder)
