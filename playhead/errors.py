@@ -7,6 +7,8 @@ Hierarchy::
     └── ClientError            something a client sent; carries an HTTP status
         ├── InvalidBody        400: malformed JSON or a body that fails validation
         │   └── WrongProtocol  400: an event for a session that speaks the other protocol
+        ├── InvalidQuery       400: a query parameter of a report is malformed
+        ├── MissingExtra       501: the answer needs an optional extra that is not installed
         ├── UnknownSession     404: no session with that id
         ├── SessionClosed      410: the session can no longer take events
         ├── BodyTooLarge       413: the body is over the configured limit
@@ -85,6 +87,25 @@ class WrongProtocol(InvalidBody):
     """400: an event for a session that speaks the other wire protocol."""
 
     default_message = "This session speaks another protocol."
+
+
+class InvalidQuery(ClientError):
+    """400: a report's query parameter is malformed (each error names ``query.NAME``)."""
+
+    status = 400
+    default_message = "Invalid query parameters."
+
+    @classmethod
+    def of(cls, name: str, problem: str) -> InvalidQuery:
+        """The error for one query parameter."""
+        return cls(errors=[FieldError(f"query.{name}", problem)])
+
+
+class MissingExtra(ClientError):
+    """501: the answer needs an optional extra (``pip install "playhead[NAME]"``)."""
+
+    status = 501
+    default_message = "This server lacks an optional extra."
 
 
 class UnknownSession(ClientError):

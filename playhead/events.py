@@ -237,3 +237,30 @@ def viewer_key(params: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def dimension_text(value: Any) -> str:
+    """A param value as a dimension value: strings as they are, numbers as JSON writes them
+    (``60``, ``60.5``), booleans ``true``/``false``, anything else as its JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return msgspec.json.encode(value).decode()
+
+
+def session_dimensions(params: dict[str, Any], custom_metadata: dict[str, str]) -> dict[str, str]:
+    """The dimension values a sessionStart gives its session: every ``params`` key as
+    :func:`dimension_text` writes it (``media.contentType`` lower-cased, as the protocol takes
+    any case) and every custom-metadata key as ``meta.KEY``."""
+    dims = {key: dimension_text(value) for key, value in params.items()}
+    content_type = dims.get("media.contentType")
+    if content_type is not None:
+        dims["media.contentType"] = content_type.lower()
+    for key, value in custom_metadata.items():
+        dims[f"meta.{key}"] = dimension_text(value)
+    return dims

@@ -7,8 +7,12 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import msgspec
+
 from playhead.collector.lifecycle import KEEP_CLOSED_MS
 from playhead.collector.service import Collector
+from playhead.engine import SessionReport
+from playhead.engine.scores import session_scores
 from playhead.reports.replay import decode_log, fold_items, fold_stored
 from playhead.state import LiveSession
 from playhead.storage import SessionRow, StoredEvent, Summary, queries
@@ -18,6 +22,7 @@ log = logging.getLogger("playhead.collector")
 # A session closed within this long of the newest stored event may have been in memory at a
 # crash, with a straggler stored after its final summary: start-up checks those summaries.
 REPAIR_WINDOW_MS = KEEP_CLOSED_MS + 120_000
+_decode_report = msgspec.json.Decoder(SessionReport).decode
 
 
 async def _sessions(
@@ -57,7 +62,26 @@ async def restore(collector: Collector) -> int:
             await collector.close(live, trigger, session.last_received_ms)
         count += 1
     await _repair_final_summaries(collector)
+    await _fill_aggregate_columns(collector)
     return count
+
+
+async def _fill_aggregate_columns(collector: Collector) -> None:
+    """Store again, from their own report, the summaries stored before they had the aggregate
+    columns of migration 0006 (with the scores those reports did not carry yet)."""
+    storage = collector.storage
+    async for session_id, final, updated_ms, body, last_seq in storage.scan(
+        queries.summaries_without_dims()
+    ):
+        try:
+            report = _decode_report(bytes(body))
+        except msgspec.DecodeError:
+            log.exception("summary of session %d does not decode; left as it is", session_id)
+            continue
+        sd, q = report.session_details, report.qoe_data_details
+        scores = session_scores(report.first_event_ts, report.last_event_ts, sd, q)
+        report = msgspec.structs.replace(report, scores=scores)
+        storage.submit_summary(Summary(session_id, bool(final), updated_ms, report, last_seq))
 
 
 async def _repair_final_summaries(collector: Collector) -> None:

@@ -30,7 +30,7 @@ from playhead.engine.states import PlayerStates
 # the fields below (their order or types: a snapshot holds no names), so that an older snapshot
 # fails to decode (the fold is then rebuilt from the stored events) instead of decoding into the
 # wrong fields; tests/engine/test_snapshot.py pins the layout to remind you.
-LAYOUT_VERSION: Final = 1
+LAYOUT_VERSION: Final = 2
 
 # Playback states (rule 13): FoldState.playback_state.
 STARTING: Final = 0
@@ -40,6 +40,15 @@ BUFFERING: Final = 3
 ENDED: Final = 4
 
 # FoldState.ad and FoldState.chapter when no index applies.
+# The states a timeline span is credited with (aggregates: the session timeline).
+SPAN_STATES: Final = (
+    "starting", "playing", "ad", "adBreak", "paused", "buffering", "stalled", "ended",
+)  # fmt: skip
+SPAN_STARTING, SPAN_PLAYING, SPAN_AD, SPAN_BREAK, SPAN_PAUSED, SPAN_BUFFERING = range(6)
+SPAN_STALLED, SPAN_ENDED = 6, 7
+# Most spans one timeline keeps; later time extends the last one (and is named in a diagnostic).
+MAX_SPANS: Final = 2000
+
 NONE_OPEN: Final = -1  # none is open
 UNLISTED: Final = -2  # one is open past the listed cap: counted, its own figures not kept
 
@@ -149,6 +158,9 @@ class FoldState(msgspec.Struct, kw_only=True, array_like=True, gc=False, tag=LAY
         diagnostics: the sequence problems met, at most ``MAX_DIAGNOSTICS`` (``None`` until the
             first).
         dropped_diagnostics: problems met past that cap.
+        spans: the timeline so far, ``[from_ts, to_ts, state, playhead_from, playhead_to]``
+            lists in order, ``state`` one of :data:`SPAN_STATES`' indexes; adjacent spans of
+            one state merged, at most ``MAX_SPANS`` (``None`` until time first passes).
     """
 
     sid: str
@@ -216,3 +228,5 @@ class FoldState(msgspec.Struct, kw_only=True, array_like=True, gc=False, tag=LAY
     states: PlayerStates | None = None
     diagnostics: list[Diagnostic] | None = None
     dropped_diagnostics: int = 0
+
+    spans: list[list[Any]] | None = None

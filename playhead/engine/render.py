@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from playhead.engine.limits import MAX_ADS, MAX_CHAPTERS, MAX_DIAGNOSTICS, Lifecycle
-from playhead.engine.model import FoldState
+from playhead.engine.model import SPAN_STATES, FoldState
 from playhead.engine.ranges import MAX_RANGES
 from playhead.engine.report import (
     AdReport,
@@ -14,6 +14,7 @@ from playhead.engine.report import (
     QoeDataDetails,
     SessionDetails,
     SessionReport,
+    Span,
     StateReport,
 )
 from playhead.engine.scores import session_scores
@@ -209,4 +210,6 @@ def render(fold: FoldState, lifecycle: Lifecycle) -> SessionReport:
         states=states,
         diagnostics=diagnostics,
         scores=session_scores(f.start_ts, f.last_ts, details, qoe),
+        timeline=[Span(a, b, SPAN_STATES[state], pa, pb) for a, b, state, pa, pb in f.spans or ()],
+        watched_ranges=f.ranges.ranges(),
     )

@@ -106,6 +106,16 @@ class Diagnostic(msgspec.Struct, rename="camel"):
     problem: str
 
 
+class Span(msgspec.Struct, rename="camel"):
+    """One span of the session timeline: event time credited with one state."""
+
+    from_: int = msgspec.field(name="from")
+    to: int = 0
+    state: str = "starting"
+    playhead_from: float = 0.0
+    playhead_to: float = 0.0
+
+
 class Scores(msgspec.Struct, rename="camel"):
     """The session's experience score and its parts, 0-100 (``None`` where a part does not
     apply): see :mod:`playhead.engine.scores`."""
@@ -134,3 +144,5 @@ class SessionReport(msgspec.Struct, rename="camel"):
     diagnostics: list[Diagnostic]
     # reports stored before scores existed decode with all parts null
     scores: Scores = msgspec.field(default_factory=Scores)
+    timeline: list[Span] = msgspec.field(default_factory=list)
+    watched_ranges: list[tuple[float, float]] = msgspec.field(default_factory=list)

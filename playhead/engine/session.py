@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 from playhead.engine.limits import (
     MAX_ADS,
@@ -16,9 +16,18 @@ from playhead.engine.limits import (
 from playhead.engine.model import (
     BUFFERING,
     ENDED,
+    MAX_SPANS,
     NONE_OPEN,
     PAUSED,
     PLAYING,
+    SPAN_AD,
+    SPAN_BREAK,
+    SPAN_BUFFERING,
+    SPAN_ENDED,
+    SPAN_PAUSED,
+    SPAN_PLAYING,
+    SPAN_STALLED,
+    SPAN_STARTING,
     STARTING,
     UNLISTED,
     Ad,
@@ -37,6 +46,20 @@ MARKERS: Final[tuple[int, ...]] = (10, 25, 50, 75, 95)
 # A sessionStart ts below this (before 1973 in ms) was most likely sent in seconds (rule 19).
 SECONDS_TS: Final = 10**11
 _INF: Final = float("inf")
+_SPAN_OF_STATE: Final = {
+    STARTING: SPAN_STARTING, PAUSED: SPAN_PAUSED, BUFFERING: SPAN_BUFFERING, ENDED: SPAN_ENDED,
+}  # fmt: skip
+
+
+def _merge_spans(spans: list[list[Any]]) -> None:
+    """Join adjacent spans of one state in place."""
+    i = 1
+    while i < len(spans):
+        if spans[i][2] == spans[i - 1][2]:
+            spans[i - 1][1], spans[i - 1][4] = spans[i][1], spans[i][4]
+            del spans[i]
+        else:
+            i += 1
 
 
 def _lenient_problem(event: Event) -> str | None:
@@ -148,6 +171,7 @@ class SessionFold(FoldState):
                 self.pause_ms += d
             elif st == BUFFERING:
                 self.buffer_ms += d
+            self._span(st, was_break, last_ph, ph, ts)
         if main_span and ph > last_ph and ph - last_ph <= d / 1000 + 1:
             self.ranges.add(last_ph, ph)  # rule 17
 
@@ -237,6 +261,7 @@ class SessionFold(FoldState):
             self.run_counted = True
             self.stall_count += 1
         chapters = self.chapters
+        self._stalled_spans(sum(entry[0] for entry in journal))
         for d, chapter, bitrate in journal:
             self.time_ms -= d
             self.total_ms -= d
@@ -247,6 +272,45 @@ class SessionFold(FoldState):
                 self.bitrate_sum -= bitrate * d
                 self.bitrate_ms -= d
         journal.clear()
+
+    def _span(self, st: int, was_break: bool, ph_from: float, ph_to: float, ts: int) -> None:
+        """Add the span since the last event to the timeline, credited as rule 14 does."""
+        if st == PLAYING:
+            label = (SPAN_AD if self.ad != NONE_OPEN else SPAN_BREAK) if was_break else SPAN_PLAYING
+        else:
+            label = _SPAN_OF_STATE[st]
+        spans = self.spans
+        if spans is None:
+            self.spans = [[self.last_ts, ts, label, ph_from, ph_to]]
+            return
+        last = spans[-1]
+        if last[2] == label or len(spans) >= MAX_SPANS:
+            last[1] = ts
+            last[4] = ph_to
+        else:
+            spans.append([self.last_ts, ts, label, ph_from, ph_to])
+
+    def _stalled_spans(self, ms: int) -> None:
+        """Relabel the last ``ms`` of playing time of the timeline as stalled (rule 15)."""
+        spans = self.spans
+        if not spans:
+            return
+        ph = self.run_playhead
+        i = len(spans) - 1
+        while ms > 0 and i >= 0:
+            span = spans[i]
+            if span[2] == SPAN_PLAYING:
+                length = span[1] - span[0]
+                if length <= ms:
+                    span[2] = SPAN_STALLED
+                    ms -= length
+                else:  # split: the earlier part stays playing
+                    cut = span[1] - ms
+                    spans.insert(i + 1, [cut, span[1], SPAN_STALLED, ph, span[4]])
+                    span[1], span[4] = cut, ph
+                    ms = 0
+            i -= 1
+        _merge_spans(spans)
 
     def _update_next_marker(self) -> None:
         self.next_marker = _INF

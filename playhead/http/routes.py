@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from playhead import __version__
+from playhead.http import report_api
 from playhead.http.dashboard import dashboard_page, login, login_form, logout
 from playhead.http.reports import session_report
 
@@ -70,6 +71,8 @@ def routes() -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         Route("/demo", demo_page, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
+        Route("/reports/summary", report_api.summary, methods=["GET"]),
+        Route("/reports/sessions", report_api.sessions, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Route("/dashboard/sessions/{sid}", dashboard_page, methods=["GET"]),

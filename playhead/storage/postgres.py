@@ -75,6 +75,9 @@ class PostgresStorage(BatchedWrites):
             that hang far longer (a lock held, a dead peer) are cancelled.
     """
 
+    # which SQL the report queries speak here (playhead.reports.sql)
+    dialect = "postgres"
+
     def __init__(
         self,
         url: str,

@@ -127,3 +127,13 @@ def stale_final_events(since_ms: int) -> Query[Sequence[Sequence[Any]]]:
         " ORDER BY s.id, e.seq"
     )
     return Query(sql, (since_ms,), _rows)
+
+
+def summaries_without_dims() -> Query[Sequence[Sequence[Any]]]:
+    """``session_id, final, updated_ms, report, last_seq`` of every summary stored before
+    migration 0006 gave summaries their aggregate columns (their ``dims`` is still NULL)."""
+    sql = (
+        "SELECT session_id, final, updated_ms, report, last_seq FROM session_summaries"
+        " WHERE dims IS NULL ORDER BY session_id"
+    )
+    return Query(sql, (), _rows)

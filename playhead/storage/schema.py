@@ -14,7 +14,8 @@ from typing import Any, Final
 
 import msgspec
 
-from playhead.engine import AdReport, ChapterReport, StateReport
+from playhead.engine import AdReport, ChapterReport, SessionReport, StateReport
+from playhead.events import session_dimensions, viewer_key
 from playhead.storage.base import Summary
 
 _encode = msgspec.json.Encoder().encode
@@ -32,6 +33,15 @@ class Column:
 
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _dims(report: SessionReport) -> str:
+    return _encode(session_dimensions(report.params, report.custom_metadata)).decode()
+
+
+def _pod(value: Any) -> str:
+    """An ad's podIndex as a key for counting distinct breaks (any JSON value)."""
+    return _encode(value).decode()
 
 
 def _int(value: Any) -> int | None:
@@ -69,6 +79,46 @@ SESSION_COLUMNS: Final[tuple[Column, ...]] = (
            lambda s: int(s.report.qoe_data_details.is_dropped_before_start)),
     Column("report", lambda s: _encode(s.report)),
     Column("last_seq", lambda s: s.last_seq),
+    # migration 0006: what reports over many sessions select, group and sum by
+    Column("state", lambda s: s.report.state),
+    Column("close_reason", lambda s: s.report.close_reason),
+    Column("viewer_key", lambda s: viewer_key(s.report.params)),
+    Column("dims", lambda s: _dims(s.report)),
+    Column("bitrate_bucket", lambda s: s.report.qoe_data_details.bitrate_average_bucket,
+           free_text=True),
+    Column("media_length", lambda s: _num(s.report.params.get("media.length"))),
+    Column("has_progress10", lambda s: int(s.report.session_details.has_progress10)),
+    Column("has_progress25", lambda s: int(s.report.session_details.has_progress25)),
+    Column("has_progress50", lambda s: int(s.report.session_details.has_progress50)),
+    Column("has_progress75", lambda s: int(s.report.session_details.has_progress75)),
+    Column("has_progress95", lambda s: int(s.report.session_details.has_progress95)),
+    Column("average_minute_audience",
+           lambda s: s.report.session_details.average_minute_audience),
+    Column("estimated_streams", lambda s: s.report.session_details.estimated_streams),
+    Column("bitrate_change_count", lambda s: s.report.qoe_data_details.bitrate_change_count),
+    Column("buffer_impacted",
+           lambda s: int(s.report.qoe_data_details.has_buffer_impacted_streams)),
+    Column("stall_impacted", lambda s: int(s.report.qoe_data_details.has_stall_impacted_streams)),
+    Column("error_impacted", lambda s: int(s.report.qoe_data_details.has_error_impacted_streams)),
+    Column("pause_impacted",
+           lambda s: int(s.report.session_details.has_pause_impacted_streams)),
+    Column("bitrate_change_impacted",
+           lambda s: int(s.report.qoe_data_details.has_bitrate_change_impacted_streams)),
+    Column("dropped_frame_impacted",
+           lambda s: int(s.report.qoe_data_details.has_dropped_frame_impacted_streams)),
+    Column("ad_breaks", lambda s: len({_pod(a.pod_index) for a in s.report.ads})),
+    Column("ad_starts", lambda s: sum(a.is_started for a in s.report.ads)),
+    Column("ad_completes", lambda s: sum(a.is_completed for a in s.report.ads)),
+    Column("ad_skips", lambda s: sum(a.is_skipped for a in s.report.ads)),
+    Column("ad_time_played", lambda s: float(sum(a.time_played for a in s.report.ads))),
+    Column("chapter_starts", lambda s: sum(c.is_started for c in s.report.chapters)),
+    Column("chapter_completes", lambda s: sum(c.is_completed for c in s.report.chapters)),
+    Column("chapter_skips", lambda s: sum(c.is_skipped for c in s.report.chapters)),
+    Column("chapter_time_played", lambda s: float(sum(c.time_played for c in s.report.chapters))),
+    Column("experience", lambda s: s.report.scores.experience),
+    Column("playback_success", lambda s: s.report.scores.playback_success),
+    Column("startup", lambda s: s.report.scores.startup),
+    Column("smoothness", lambda s: s.report.scores.smoothness),
 )  # fmt: skip
 
 # The per-item tables: their rows are (session_id, position-or-name, ...) built from one item.

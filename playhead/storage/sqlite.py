@@ -84,6 +84,9 @@ class SQLiteStorage(BatchedWrites):
         timeout: seconds a write or a read may take before its request gets 503.
     """
 
+    # which SQL the report queries speak here (playhead.reports.sql)
+    dialect = "sqlite"
+
     def __init__(
         self,
         path: str,

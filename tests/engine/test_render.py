@@ -113,6 +113,8 @@ def test_report_json_shape() -> None:
         "states",
         "diagnostics",
         "scores",
+        "timeline",
+        "watchedRanges",
     ]
     assert list(doc["ads"][0]) == [
         "podIndex",

@@ -275,7 +275,7 @@ def test_a_decoded_sample_continues_as_the_original(name: str) -> None:
 
 def test_the_layout_is_pinned_to_its_version() -> None:
     """If this fails, the snapshot layout changed: bump LAYOUT_VERSION, then update this test."""
-    assert LAYOUT_VERSION == 1
+    assert LAYOUT_VERSION == 2
     assert FoldState.__struct_fields__ == SessionFold.__struct_fields__
     assert SessionFold.__struct_fields__ == (
         "sid",
@@ -335,6 +335,7 @@ def test_the_layout_is_pinned_to_its_version() -> None:
         "states",
         "diagnostics",
         "dropped_diagnostics",
+        "spans",
     )
     nested = {
         Ad: ("break_params", "params", "custom_metadata", "time_ms", "completed", "skipped"),
@@ -358,9 +359,10 @@ def test_a_snapshot_is_a_versioned_array_of_the_fields() -> None:
 def test_a_fresh_session_snapshot_is_small() -> None:
     f = SessionFold.begin("0" * 64, start(), 0, Limits())
     f.apply(ev("play", 1), 1, 1000)
-    # 439 bytes, of which 198 are the sessionStart's eight params and 66 the sid
+    # 478 bytes, of which 198 are the sessionStart's eight params, 66 the sid and 39 the
+    # timeline's one span
     assert len(msgspec.msgpack.encode(f.start_params)) == 198
-    assert len(snapshot.encode(f)) == 439
+    assert len(snapshot.encode(f)) == 478
 
 
 def test_bytes_of_another_version_or_no_snapshot_are_refused() -> None:

@@ -22,6 +22,8 @@ REPORT_KEYS = {
     "states",
     "diagnostics",
     "scores",
+    "timeline",
+    "watchedRanges",
 }
 
 

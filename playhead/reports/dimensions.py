@@ -1,0 +1,88 @@
+"""The dimensions sessions are filtered and broken down by, as SQL over ``session_summaries``.
+
+A dimension is a name and the SQL expression giving a session's value of it as text (``NULL``
+when the session has none; callers write that ``(none)``). Most come from the session's
+``dims`` column, a JSON object of every sessionStart ``params`` key and every custom-metadata
+key as ``meta.KEY`` (:func:`playhead.events.session_dimensions`), so any such key is a
+dimension without an entry here; :data:`NAMED` holds the others, one entry each.
+
+Adding a dimension is one entry in :data:`NAMED`. Enrichment (``device.type``,
+``browser.name``, ``os.name``, ``geo.country``, ``isBot``) can either write its values into
+``dims`` at sessionStart (then nothing here changes) or add a column and an entry. A
+dimension whose sessions are left out unless asked for gets an entry in
+:data:`DEFAULT_EXCLUDED`: ``{"isBot": "true"}`` excludes sessions flagged as bots from every
+selection that does not itself filter on ``isBot`` (``filter=isBot:true`` shows only them,
+``filter=!isBot:true`` or ``filter=isBot:false`` is the explicit default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+# SQL dialects the expressions are written for ("sqlite" or "postgres").
+Dialect = str
+
+NONE: Final = "(none)"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A dimension: its name and its SQL value expression for a dialect (``ss`` is the
+    ``session_summaries`` alias)."""
+
+    name: str
+    sql: Callable[[Dialect], str]
+
+
+def _column(expression: str) -> Callable[[Dialect], str]:
+    return lambda dialect: expression
+
+
+NAMED: Final[dict[str, Dimension]] = {
+    d.name: d
+    for d in (
+        Dimension("state", _column("ss.state")),
+        Dimension("closeReason", _column("ss.close_reason")),
+        Dimension("bitrateBucket", _column("ss.bitrate_bucket")),
+        Dimension("viewer", _column("ss.viewer_key")),
+        # its own indexed column (the same text: media.id is always a string)
+        Dimension("media.id", _column("ss.media_id")),
+    )
+}
+
+# dimension → value: sessions with that value are left out unless the selection filters on
+# the dimension (enrichment's bot flag goes here: {"isBot": "true"}).
+DEFAULT_EXCLUDED: dict[str, str] = {}
+
+# A params key or meta.KEY: printable, without quotes or backslashes (they would need
+# escaping in a JSON path), at most 256 characters.
+_KEY = re.compile(r"[^\"'\\\x00-\x1f\x7f]{1,256}")
+
+
+def problem(name: str) -> str | None:
+    """Why ``name`` is not a dimension name, or ``None`` when it is one."""
+    if name in NAMED:
+        return None
+    if not _KEY.fullmatch(name) or name.strip() != name:
+        return "is not a dimension: a params key, meta.KEY or one of " + ", ".join(NAMED)
+    if name == "meta." or name.endswith("."):
+        return "names no key"
+    return None
+
+
+def expression(name: str, dialect: Dialect) -> str:
+    """The SQL giving a session's value of dimension ``name`` (checked by :func:`problem`)."""
+    named = NAMED.get(name)
+    if named is not None:
+        return named.sql(dialect)
+    if dialect == "postgres":
+        return f"(ss.dims ->> '{name}')"
+    return f"json_extract(ss.dims, '$.\"{name}\"')"
+
+
+def valued(name: str, dialect: Dialect) -> str:
+    """:func:`expression` with ``(none)`` for a session without a value."""
+    return f"COALESCE({expression(name, dialect)}, '{NONE}')"

@@ -1,0 +1,91 @@
+"""Malformed report parameters are 400s naming ``query.NAME``; the selection's parser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.datastructures import QueryParams
+
+from playhead.errors import InvalidQuery
+from playhead.reports import dimensions
+from playhead.reports.selection import Filter, Selection, filter_conditions, parse, parse_time
+
+NOW = 1_764_608_400_000
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ("from=yesterday", "query.from"),
+        ("to=2026-13-01", "query.to"),
+        ("from=2&to=1", "query.from"),
+        ("from=5&to=5", "query.from"),
+        ("filter=media.id", "query.filter"),
+        ("filter=:x", "query.filter"),
+        ("filter=me%22dia:x", "query.filter"),
+        ("filter=meta.:x", "query.filter"),
+        ("tz=Mars/Olympus", "query.tz"),
+        ("tz=../etc/passwd", "query.tz"),
+        ("compare=next", "query.compare"),
+        ("to=1&to=2", "query.to"),
+        ("from=99999999999999999", "query.from"),
+    ],
+)
+def test_summary_names_the_bad_parameter(client: Any, query: str, path: str) -> None:
+    response = client.get(f"/reports/summary?{query}")
+    assert response.status_code == 400, response.text
+    assert path in [e["path"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ("limit=0", "query.limit"),
+        ("limit=1001", "query.limit"),
+        ("limit=x", "query.limit"),
+        ("order=name", "query.order"),
+        ("cursor=!!", "query.cursor"),
+        ("cursor=bm90LWEtY3Vyc29y", "query.cursor"),
+    ],
+)
+def test_sessions_list_names_the_bad_parameter(client: Any, query: str, path: str) -> None:
+    response = client.get(f"/reports/sessions?{query}")
+    assert response.status_code == 400, response.text
+    assert [e["path"] for e in response.json()["errors"]] == [path]
+
+
+def test_times_in_every_accepted_form() -> None:
+    assert parse_time("from", "1764608400000") == NOW
+    assert parse_time("from", "2025-12-01T17:00:00Z") == NOW
+    assert parse_time("from", "2025-12-01T22:30:00+05:30") == NOW
+    assert parse_time("from", "2025-12-01T17:00:00") == NOW
+    assert parse_time("from", "2025-12-01") == NOW - 17 * 3_600_000
+
+
+def test_defaults_are_the_last_24_hours() -> None:
+    s = parse(QueryParams(""), NOW)
+    assert (s.from_ms, s.to_ms, s.filters, str(s.tz), s.compare) == (
+        NOW - 86_400_000, NOW, (), "UTC", False,
+    )  # fmt: skip
+    s = parse(QueryParams("filter=!meta.a:b:c&tz=Asia/Kolkata&compare=previous"), NOW)
+    assert s.filters == (Filter("meta.a", "b:c", exclude=True),)
+    assert (str(s.tz), s.compare) == ("Asia/Kolkata", True)
+    assert s.previous() == Selection(NOW - 2 * 86_400_000, NOW - 86_400_000, s.filters, s.tz)
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    with pytest.raises(InvalidQuery) as caught:
+        parse(QueryParams("from=x&to=y&tz=Nowhere"), NOW)
+    assert [e.path for e in caught.value.errors] == ["query.to", "query.from", "query.tz"]
+
+
+def test_a_default_exclusion_applies_unless_the_selection_names_its_dimension(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(dimensions.DEFAULT_EXCLUDED, "isBot", "true")
+    conditions, args = filter_conditions((), "sqlite")
+    assert conditions == ["COALESCE(json_extract(ss.dims, '$.\"isBot\"'), '(none)') <> ?"]
+    assert args == ("true",)
+    conditions, args = filter_conditions((Filter("isBot", "true"),), "sqlite")
+    assert args == ("true",) and " IN (" in conditions[0] and len(conditions) == 1
