@@ -1,4 +1,5 @@
-"""The ``playhead`` command: ``serve`` (the default), ``migrate``, ``settings``, ``simulate``.
+"""The ``playhead`` command: ``serve`` (the default), ``migrate``, ``settings``, ``simulate``,
+``report``.
 
 Every ``serve`` option comes from the settings table in :mod:`playhead.config`, so flags,
 ``--help``, environment variables and the README cannot disagree.
@@ -7,9 +8,11 @@ Every ``serve`` option comes from the settings table in :mod:`playhead.config`, 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import click
+import msgspec
 
 from playhead import __version__
 from playhead.config import SETTINGS, load_settings, settings_table_markdown
@@ -211,6 +214,78 @@ async def _migrate_postgres(url: str) -> list[str]:
 def settings_cmd() -> None:
     """Print the configuration table (the README's, generated from the same source)."""
     click.echo(settings_table_markdown())
+
+
+@cli.command("report")
+@click.option("--db", default=None, help="SQLite file or postgresql:// URL [env PLAYHEAD_DB].")
+@click.option("--from", "from_", default=None, help="Start: epoch ms or ISO-8601 [to - 24 h].")
+@click.option("--to", default=None, help="End (exclusive): epoch ms or ISO-8601 [now].")
+@click.option("--filter", "filters", multiple=True, help="DIM:VALUE or !DIM:VALUE (repeatable).")
+@click.option("--tz", default=None, help="IANA time zone of day and hour buckets [UTC].")
+@click.option("--by", "by", default=None, help="Break down by this dimension (e.g. media.id).")
+@click.option("--metric", "metric", multiple=True, help="Metrics of a breakdown (repeatable).")
+@click.option("--limit", default=None, help="Rows of a breakdown [20].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report's JSON.")
+def report_cmd(
+    db: str | None,
+    from_: str | None,
+    to: str | None,
+    filters: tuple[str, ...],
+    tz: str | None,
+    by: str | None,
+    metric: tuple[str, ...],
+    limit: str | None,
+    as_json: bool,
+) -> None:
+    """Print the summary of a range (or a breakdown with --by) from the database."""
+    from playhead.reports.terminal import Params
+
+    params = {"from": [from_] if from_ else [], "to": [to] if to else [],
+              "filter": list(filters), "tz": [tz] if tz else [], "metric": list(metric),
+              "limit": [limit or "20"], "dimension": [by] if by else []}  # fmt: skip
+    try:
+        settings = load_settings({"db": db})
+        check_database(settings.db)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+    path = sqlite_path(settings.db)
+    if path is not None and not os.path.exists(path):
+        raise CommandLineError(f"no database at {path!r} (give --db)")
+    body, text = asyncio.run(_report(settings, Params(params), by is not None))
+    click.echo(msgspec.json.encode(body).decode() if as_json else text)
+
+
+async def _report(settings: Any, params: Any, breakdown: bool) -> tuple[Any, str]:
+    import time
+
+    from playhead.errors import InvalidQuery
+    from playhead.reports import aggregate, grouped, terminal
+    from playhead.reports.selection import parse
+    from playhead.storage import open_storage
+
+    storage = open_storage(
+        settings.db, queue_size=100, batch_size=10, synchronous="NORMAL", timeout=60.0
+    )
+    await storage.start()
+    try:
+        selection = parse(params, int(time.time() * 1000))
+        if not breakdown:
+            body = await aggregate.summary(storage, selection)
+            return body, terminal.summary_table(body)
+        names = grouped.parse_metrics(params, ("mediaStarts", "timePlayed", "completionRate"))
+        dimension = grouped.parse_dimension(params, "dimension", required=True)
+        assert dimension is not None
+        limit = aggregate.parse_limit(params, 20, 1000)
+        body = await grouped.breakdown(storage, selection, dimension, names, "-mediaStarts", limit)
+        return body, terminal.breakdown_table(body, names)
+    except InvalidQuery as exc:
+        problems = "; ".join(
+            f"--{e.path.removeprefix('query.').replace('dimension', 'by')} {e.problem}"
+            for e in exc.errors
+        )
+        raise CommandLineError(problems) from None
+    finally:
+        await storage.stop()
 
 
 def _add_optional_commands() -> None:

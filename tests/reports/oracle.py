@@ -195,3 +195,55 @@ def differences(expected: Any, got: Any, path: str = "") -> list[str]:
         if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
         else [f"{path}: {expected!r} != {got!r}"]
     )
+
+
+def scalar(m: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The named metrics of a metrics dict."""
+    return {name: m[name] for name in names}
+
+
+def concurrency(
+    reports: list[Report], start: int, end: int, step_ms: int, filters: list[str]
+) -> list[dict[str, Any]]:
+    """Per step: sessions with a watching span (any state but paused and ended) overlapping
+    it, and the seconds of those spans inside it; sessions picked by timeline overlap."""
+    chosen = [
+        r
+        for r in selected(reports, 0, 2**62, filters)
+        if r["firstEventTs"] < end and r["lastEventTs"] > start
+    ]
+    points = []
+    t = start
+    while t < end:
+        top = t + step_ms
+        viewers, watch = 0, 0.0
+        for r in chosen:
+            spans = [
+                s for s in r["timeline"]
+                if s["state"] not in ("paused", "ended") and s["to"] > t and s["from"] < top
+                and s["to"] > start and s["from"] < end
+            ]  # fmt: skip
+            if spans:
+                viewers += 1
+                watch += sum(
+                    (min(s["to"], top, end) - max(s["from"], t, start)) / 1000 for s in spans
+                )
+        points.append({"t": t, "viewers": viewers, "watchTime": watch})
+        t += step_ms
+    return points
+
+
+def retention(chosen: list[Report], points: int) -> dict[str, Any]:
+    """The audience-retention curve of the sessions that played among ``chosen``."""
+    played = [r for r in chosen if r["sessionDetails"]["isPlayed"]]
+    lengths = [r["params"].get("media.length") for r in played]
+    lengths = [x for x in lengths if isinstance(x, (int, float)) and x > 0]
+    if not lengths:
+        return {"length": None, "sessions": len(played), "points": []}
+    length = float(max(lengths))
+    curve = []
+    for i in range(points):
+        p = (i + 0.5) * length / points
+        inside = sum(1 for r in played if any(lo <= p <= hi for lo, hi in r["watchedRanges"]))
+        curve.append({"position": p, "share": inside / len(played)})
+    return {"length": length, "sessions": len(played), "points": curve}
