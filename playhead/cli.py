@@ -131,8 +131,9 @@ def serve(**options: Any) -> None:
         app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
         raise _config_error(exc) from None
+    scheme = "https" if settings.tls_certfile else "http"
     click.echo(
-        f"Playhead {__version__} on http://{settings.host}:{settings.port}"
+        f"Playhead {__version__} on {scheme}://{settings.host}:{settings.port}"
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo, "
         "dashboard at /dashboard)",
         err=True,
@@ -150,6 +151,8 @@ def serve(**options: Any) -> None:
         loop="auto",
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.tls_certfile or None,
+        ssl_keyfile=settings.tls_keyfile or None,
     )
 
 

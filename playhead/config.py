@@ -67,6 +67,21 @@ SETTINGS: tuple[Setting, ...] = (
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
+    Setting("geoip_db", str, "", "MaxMind .mmdb file giving sessions geo.country/geo.region."),
+    Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
+    ),
+    Setting("tls_certfile", str, "", "PEM certificate (chain): serve HTTPS (with --tls-keyfile)."),
+    Setting("tls_keyfile", str, "", "PEM private key of --tls-certfile."),
+    Setting(
+        "edge_cors_credentials",
+        bool,
+        False,
+        "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
+    ),
     Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
     Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
     Setting(
@@ -108,6 +123,11 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
     log_level: str = "warning"
+    geoip_db: str = ""
+    trusted_proxies: str = ""
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    edge_cors_credentials: bool = False
     read_token: str = ""
     public_reports: bool = False
     admin_token: str = ""
@@ -174,6 +194,11 @@ def _validate(values: dict[str, Any]) -> None:
     values["log_level"] = log_level
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
+    if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):
+        raise ConfigError("tls_certfile and tls_keyfile go together: set both or neither")
+    for name in ("tls_certfile", "tls_keyfile"):
+        if values[name] and not os.path.isfile(values[name]):
+            raise ConfigError(f"{name}: no such file {values[name]!r}")
 
 
 def load_settings(

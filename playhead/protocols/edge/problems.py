@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import msgspec
 
-from playhead.errors import FieldError
+from playhead.errors import MAX_PROBLEMS, FieldError
 
 PROBLEM_JSON: Final = b"application/problem+json"
 _TYPE: Final = "https://ns.adobe.com/aep/errors/va-edge-{code:04d}-{status}"
@@ -27,7 +27,10 @@ def problem_type(status: int) -> str:
     return _TYPE.format(code=status, status=status)
 
 
-def _problem(status: int, detail: str, errors: list[FieldError]) -> dict[str, Any]:
+def _problem(status: int, detail: str, errors: list[FieldError], omitted: int) -> dict[str, Any]:
+    more = omitted + max(0, len(errors) - MAX_PROBLEMS)
+    if more:
+        errors = [*errors[:MAX_PROBLEMS], FieldError("$", f"{more} more problems not listed")]
     doc: dict[str, Any] = {
         "type": problem_type(status),
         "status": status,
@@ -42,15 +45,22 @@ def _problem(status: int, detail: str, errors: list[FieldError]) -> dict[str, An
     return doc
 
 
-def problem(status: int, detail: str, errors: list[FieldError] | None = None) -> bytes:
-    """An ``application/problem+json`` body for ``status``."""
-    return _encode(_problem(status, detail, errors or []))
+def problem(
+    status: int, detail: str, errors: list[FieldError] | None = None, omitted: int = 0
+) -> bytes:
+    """An ``application/problem+json`` body for ``status`` listing at most
+    :data:`~playhead.errors.MAX_PROBLEMS` fields, then how many more failed."""
+    return _encode(_problem(status, detail, errors or [], omitted))
 
 
-def multi_status(detail: str, errors: list[FieldError]) -> bytes:
+def multi_status(detail: str, errors: list[FieldError], omitted: int = 0) -> bytes:
     """The 207 body of a sessionStart that does not validate: no session, the errors."""
     return _encode(
-        {"requestId": str(uuid.uuid4()), "handle": [], "errors": [_problem(400, detail, errors)]}
+        {
+            "requestId": str(uuid.uuid4()),
+            "handle": [],
+            "errors": [_problem(400, detail, errors, omitted)],
+        }
     )
 
 
@@ -68,3 +78,45 @@ def new_session(sid: str) -> bytes:
             ],
         }
     )
+
+
+def interact_answer(
+    sessions: list[tuple[int, str]], ignored: list[tuple[int, str]], errors: list[bytes]
+) -> bytes:
+    """The body answering ``POST /ee/v1/interact``: a ``media-analytics:new-session`` handle
+    per session started (``eventIndex`` its place in ``events``), a warning per event ignored
+    (index, eventType), and the problem of each ``media.sessionStart`` that did not validate."""
+    doc: dict[str, Any] = {
+        "requestId": str(uuid.uuid4()),
+        "handle": [
+            {
+                "type": "media-analytics:new-session",
+                "payload": [{"sessionId": sid}],
+                "eventIndex": index,
+            }
+            for index, sid in sessions
+        ],
+    }
+    if ignored:
+        doc["warnings"] = [
+            {
+                "status": 200,
+                "title": "Event not collected",
+                "detail": f"Playhead collects media only; this {event_type!r} event is ignored.",
+                "report": {"eventIndex": index},
+            }
+            for index, event_type in ignored
+        ]
+    if errors:
+        doc["errors"] = [msgspec.Raw(e) for e in errors]
+    return _encode(doc)
+
+
+def start_problem(detail: str, errors: list[FieldError], omitted: int, index: int) -> bytes:
+    """The problem of one ``media.sessionStart`` of an interact body that did not validate."""
+    doc = _problem(400, detail, errors, omitted)
+    if "report" in doc:
+        doc["report"]["eventIndex"] = index
+    else:
+        doc["report"] = {"eventIndex": index}
+    return _encode(doc)
