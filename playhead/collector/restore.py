@@ -67,11 +67,12 @@ async def restore(collector: Collector) -> int:
 
 
 async def _fill_aggregate_columns(collector: Collector) -> None:
-    """Store again, from their own report, the summaries stored before they had the aggregate
-    columns of migration 0006 (with the scores those reports did not carry yet)."""
+    """Store again, from their own report, the summaries stored before migration 0006 gave
+    every summary its row of facts (with the scores those reports did not carry yet; their
+    timeline is empty until the session's summary is stored again)."""
     storage = collector.storage
     async for session_id, final, updated_ms, body, last_seq in storage.scan(
-        queries.summaries_without_dims()
+        queries.summaries_without_facts()
     ):
         try:
             report = _decode_report(bytes(body))

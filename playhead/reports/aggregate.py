@@ -1,7 +1,7 @@
 """Reports over many sessions: the summary and the sessions list, as reads on the store's
 read connections (they never wait behind the write queue).
 
-Each selected session counts through its row of ``session_summaries``: closed sessions with
+Each selected session counts through its row of ``session_facts``: closed sessions with
 their final report, open ones with their report as of their latest summary (refreshed every
 ``--summary-interval``; decisions.md rule 12).
 """
@@ -20,7 +20,7 @@ from playhead.reports.selection import Selection, one, where
 from playhead.storage import Storage
 from playhead.storage.queries import Query
 
-FROM = "FROM session_summaries ss"
+FROM = "FROM session_facts ss"
 
 
 def dialect_of(storage: Storage) -> Dialect:

@@ -2,7 +2,7 @@
 the content, and the viewers watching right now.
 
 Concurrency and retention read each selected session's watching spans and watched ranges
-(``session_summaries.watching`` / ``watched``, from its report's ``timeline`` and
+(``session_facts.watching`` / ``watched``, from its report's ``timeline`` and
 ``watchedRanges``), so both curves follow from the per-session reports alone.
 """
 

@@ -1,4 +1,4 @@
-"""The dimensions sessions are filtered and broken down by, as SQL over ``session_summaries``.
+"""The dimensions sessions are filtered and broken down by, as SQL over ``session_facts``.
 
 A dimension is a name and the SQL expression giving a session's value of it as text (``NULL``
 when the session has none; callers write that ``(none)``). Most come from the session's
@@ -31,7 +31,7 @@ NONE: Final = "(none)"
 @dataclass(frozen=True)
 class Dimension:
     """A dimension: its name and its SQL value expression for a dialect (``ss`` is the
-    ``session_summaries`` alias)."""
+    ``session_facts`` alias)."""
 
     name: str
     sql: Callable[[Dialect], str]

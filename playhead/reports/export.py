@@ -136,7 +136,8 @@ async def csv_chunks(storage: Storage, selection: Selection) -> AsyncIterator[by
 async def ndjson_chunks(storage: Storage, selection: Selection) -> AsyncIterator[bytes]:
     """The NDJSON export: each selected session's stored report, one per line, oldest first."""
     parts: list[bytes] = []
-    async for row in storage.scan(_query(storage, selection, "ss.report"), CHUNK):
+    report = "(SELECT r.report FROM session_summaries r WHERE r.session_id = ss.session_id)"
+    async for row in storage.scan(_query(storage, selection, report), CHUNK):
         parts.append(bytes(row[-1]))
         parts.append(b"\n")
         if len(parts) >= 1000:

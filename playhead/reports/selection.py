@@ -2,7 +2,7 @@
 
 Parsed from query parameters by :func:`parse`; every malformed one is an
 :class:`~playhead.errors.InvalidQuery` naming ``query.NAME``. :func:`where` turns a selection
-into SQL over ``session_summaries`` (alias ``ss``).
+into SQL over ``session_facts`` (alias ``ss``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from playhead.storage.schema import ITEM_TABLES, SESSION_TABLE, Table, quoted
+from playhead.storage.schema import FACTS_TABLE, ITEM_TABLES, SESSION_TABLE, Table, quoted
 
 SESSION_COLUMNS: Final = (
     "id", "sid", "started_ms", "start_ts", "media_id", "params", "downloaded", "context",
@@ -39,14 +39,15 @@ def insert(table: Table) -> str:
     return f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))})"
 
 
-def upsert_session_summary() -> str:
-    """Insert a session's summary row, or replace every column of the one it has."""
-    names = SESSION_TABLE.names
+def upsert_session_summary(table: Table = SESSION_TABLE) -> str:
+    """Insert a session's row of ``table``, or replace every column of the one it has."""
+    names = table.names
     updates = ", ".join(f"{quoted(n)} = excluded.{quoted(n)}" for n in names[1:])
-    return f"{insert(SESSION_TABLE)} ON CONFLICT (session_id) DO UPDATE SET {updates}"
+    return f"{insert(table)} ON CONFLICT (session_id) DO UPDATE SET {updates}"
 
 
 UPSERT_SUMMARY: Final = upsert_session_summary()
+UPSERT_FACTS: Final = upsert_session_summary(FACTS_TABLE)
 INSERT_ITEMS: Final = tuple(insert(table) for table in ITEM_TABLES)
 CLEAR_ITEMS: Final = tuple(
     f"DELETE FROM {table.name} WHERE session_id = ?" for table in ITEM_TABLES

@@ -42,7 +42,13 @@ from playhead.storage.jobs import (
     SummaryJob,
 )
 from playhead.storage.migrate import migrate_postgres
-from playhead.storage.schema import ITEM_TABLES, SESSION_TABLE, SummaryRows, summary_rows
+from playhead.storage.schema import (
+    FACTS_TABLE,
+    ITEM_TABLES,
+    SESSION_TABLE,
+    SummaryRows,
+    summary_rows,
+)
 
 T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
@@ -55,6 +61,7 @@ _INSERT_EVENT = dialect.numbered(dialect.INSERT_EVENT)
 _CLOSE = dialect.numbered(dialect.CLOSE)
 _REFUSED = dialect.numbered(dialect.REFUSED)
 _UPSERT_SUMMARY = dialect.numbered(dialect.UPSERT_SUMMARY)
+_UPSERT_FACTS = dialect.numbered(dialect.UPSERT_FACTS)
 _INSERT_ITEMS = tuple(dialect.numbered(sql) for sql in dialect.INSERT_ITEMS)
 _CLEAR_ITEMS = tuple(
     f"DELETE FROM {table.name} WHERE session_id = ANY($1::bigint[])" for table in ITEM_TABLES
@@ -440,6 +447,7 @@ async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:
     await conn.executemany(
         _UPSERT_SUMMARY, [_texts(r.session, SESSION_TABLE.free_text) for r in latest]
     )
+    await conn.executemany(_UPSERT_FACTS, [_texts(r.facts, FACTS_TABLE.free_text) for r in latest])
     for i, insert in enumerate(_INSERT_ITEMS):
         text = ITEM_TABLES[i].free_text
         items = [_texts(item, text) for r in latest for item in r.items[i]]

@@ -130,11 +130,12 @@ def stale_final_events(since_ms: int) -> Query[Sequence[Sequence[Any]]]:
     return Query(sql, (since_ms,), _rows)
 
 
-def summaries_without_dims() -> Query[Sequence[Sequence[Any]]]:
+def summaries_without_facts() -> Query[Sequence[Sequence[Any]]]:
     """``session_id, final, updated_ms, report, last_seq`` of every summary stored before
-    migration 0006 gave summaries their aggregate columns (their ``dims`` is still NULL)."""
+    migration 0006 (no row in ``session_facts``)."""
     sql = (
-        "SELECT session_id, final, updated_ms, report, last_seq FROM session_summaries"
-        " WHERE dims IS NULL ORDER BY session_id"
+        "SELECT ss.session_id, ss.final, ss.updated_ms, ss.report, ss.last_seq"
+        " FROM session_summaries ss LEFT JOIN session_facts f ON f.session_id = ss.session_id"
+        " WHERE f.session_id IS NULL ORDER BY ss.session_id"
     )
     return Query(sql, (), _rows)

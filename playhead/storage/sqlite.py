@@ -513,6 +513,7 @@ def _write_summaries(conn: sqlite3.Connection, rows: list[SummaryRows]) -> None:
         conn.executemany(clear, keys)
     latest = {r.session_id: r for r in rows}.values()
     conn.executemany(dialect.UPSERT_SUMMARY, [r.session for r in latest])
+    conn.executemany(dialect.UPSERT_FACTS, [r.facts for r in latest])
     for i, insert in enumerate(dialect.INSERT_ITEMS):
         items = [item for r in latest for item in r.items[i]]
         if items:

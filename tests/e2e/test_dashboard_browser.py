@@ -107,6 +107,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
              "--speed", "0", "--seed", "11", "--no-progress"],
             cwd=ROOT, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
+        # open sessions reach the aggregates at the next summary refresh (every second here)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status, body = fetch(f"{url}/reports/summary?{_selection(url)}", AUTH)
+            if status != 200 or body["metrics"]["mediaStarts"] == 80:
+                break
+            time.sleep(0.2)
         yield url
 
 

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from playhead.ops.retention import DAY_MS, Retention
 from playhead.storage import StoredEvent, queries
+from playhead.storage.deletion import POSTGRES_SESSION_TABLES, SQLITE_SESSION_TABLES
 from tests.helpers import TS0, FakeClock, ServerProcess, ev, open_session, services, sweep
 from tests.storage.test_contract import Backend, new_session, report_summary, scenario
 
@@ -39,10 +40,16 @@ async def store_closed(storage: Any, n: int, closed_ms: int, *, summary: bool = 
     await storage.flush()
 
 
-def counts(backend: Backend, n: int) -> dict[str, int]:
+def session_tables(backend: Backend) -> list[str]:
+    """``sessions`` and every table with a ``session_id`` column (other features' included)."""
+    sql = SQLITE_SESSION_TABLES if backend.name == "sqlite" else POSTGRES_SESSION_TABLES
+    return ["sessions", *(row[0] for row in backend.rows(sql))]
+
+
+def counts(backend: Backend, n: int, tables: tuple[str, ...] = SESSION_TABLES) -> dict[str, int]:
     """Rows of session ``n`` in each session table."""
     out = {}
-    for table in SESSION_TABLES:
+    for table in tables:
         column = "id" if table == "sessions" else "session_id"
         out[table] = backend.rows(f"SELECT COUNT(*) FROM {table} WHERE {column} = {n}")[0][0]
     return out
@@ -90,8 +97,10 @@ def test_summary_retention_deletes_whole_sessions_in_batches(backend: Backend) -
     purged, events, deleted = scenario(backend, body)
     assert deleted == 5
     assert (purged, events) == (0, 15)  # session 6 is within both limits
+    every = tuple(session_tables(backend))
+    assert set(SESSION_TABLES) < set(every)  # the summaries' other tables are found too
     for n in range(1, 6):
-        assert set(counts(backend, n).values()) == {0}, n
+        assert set(counts(backend, n, every).values()) == {0}, n
     assert counts(backend, 6)["events"] == 3
     assert counts(backend, 6)["sessions"] == 1
 

@@ -243,8 +243,7 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0003_summary_currency.sql",
         "0004_formats_context_ids.sql",
         "0005_viewer_key.sql",
-        "0006_aggregate_columns.sql",
-        "0007_timeline_columns.sql",
+        "0006_session_facts.sql",
         "0010_retention.sql",
         "0011_client_network.sql",
     ]
@@ -446,13 +445,13 @@ def test_a_duplicate_arrival_sequence_number_is_never_stored(backend: Backend) -
 
 
 def test_summary_columns_are_declared_once_and_match_the_schema(backend: Backend) -> None:
-    from playhead.storage.schema import ITEM_TABLES, SESSION_TABLE
+    from playhead.storage.schema import FACTS_TABLE, ITEM_TABLES, SESSION_TABLE
 
     async def nothing(storage: Any) -> None:
         return None
 
     scenario(backend, nothing)
-    for table in (SESSION_TABLE, *ITEM_TABLES):
+    for table in (SESSION_TABLE, FACTS_TABLE, *ITEM_TABLES):
         if backend.name == "sqlite":
             found = [row[1] for row in backend.rows(f"PRAGMA table_info({table.name})")]
         else:
