@@ -1,0 +1,475 @@
+"""End to end: the dashboard in headless Chromium over a real server filled by the simulator.
+
+The page marks every number it shows with ``data-metric``/``data-value`` (the API's raw value),
+so each test reads the page and asks the reports API the same question with the same query
+string: the two must agree exactly. The tests also take the screenshots the README shows
+(``docs/screenshots/dashboard-*.png``, 1280×800 unless said).
+
+Needs ``/usr/bin/chromium`` and the ``playwright`` package (never ``playwright install``), as
+:mod:`tests.e2e.test_tracker_browser`; skips with the reason when one is missing. A test whose
+report endpoint this server does not have skips naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from playhead.http.access import COOKIE, cookie_value
+from tests.client.realserver import ROOT, running_server
+from tests.e2e.test_tracker_browser import ARGS, CHROMIUM, _missing, _wait
+
+SHOTS = ROOT / "docs" / "screenshots"
+TOKEN = "e2e-read-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TABLE_METRICS = [
+    "mediaStarts",
+    "uniqueViewers",
+    "timePlayed",
+    "completionRate",
+    "rebufferRatio",
+    "errorRate",
+    "experienceScore",
+]
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """GET ``url``: its status and decoded JSON body (``None`` when not JSON)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            status, raw = int(resp.status), resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = int(exc.code), exc.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
+
+
+def api(base: str, path: str, query: str = "") -> Any:
+    """The reports API's answer (skips the test when this server has no such endpoint)."""
+    status, body = fetch(f"{base}{path}{'?' + query if query else ''}", AUTH)
+    if status == 404 and path != "/reports/sessions" and not path.startswith("/reports/sessions/"):
+        pytest.skip(f"{path} is not served by this version yet")
+    if status == 404 and path == "/reports/sessions":
+        pytest.skip("/reports/sessions is not served by this version yet")
+    assert status == 200, (path, query, status, body)
+    return body
+
+
+def require(base: str, *paths: str) -> None:
+    """Skip the test unless this server serves every report endpoint in ``paths``."""
+    for path in paths:
+        status, _ = fetch(f"{base}{path}", AUTH)
+        if status == 404:
+            pytest.skip(f"{path} is not served by this version yet")
+
+
+def pick(metrics: dict[str, Any], name: str) -> Any:
+    value: Any = metrics
+    for part in name.split("."):
+        value = value[part]
+    return value
+
+
+def same(page_value: str, api_value: Any) -> bool:
+    """Whether the page's ``data-value`` is the API's raw value."""
+    if api_value is None:
+        return page_value == ""
+    if isinstance(api_value, bool):
+        return page_value == ("true" if api_value else "false")
+    if isinstance(api_value, (int, float)):
+        return page_value != "" and float(page_value) == float(api_value)
+    return page_value == str(api_value)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with a read token, filled with a simulated audience."""
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    with running_server(
+        tmp_path_factory.mktemp("dash"), "--read-token", f"other,{TOKEN}", "--summary-interval", "1"
+    ) as url:
+        subprocess.run(
+            [sys.executable, "-m", "playhead", "simulate", "--url", url, "--sessions", "80",
+             "--speed", "0", "--seed", "11", "--no-progress"],
+            cwd=ROOT, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        # open sessions reach the aggregates at the next summary refresh (every second here)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status, body = fetch(f"{url}/reports/summary?{_selection(url)}", AUTH)
+            if status != 200 or body["metrics"]["mediaStarts"] == 80:
+                break
+            time.sleep(0.2)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Page:
+    """A signed-in page that records console errors (a test asserts there are none)."""
+
+    def __init__(self, browser: Any, server: str, width: int = 1280, height: int = 800) -> None:
+        self.server = server
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        # signed in by the cookie the login form sets (the form itself: test_login_flow_...)
+        self.context.add_cookies([{"name": COOKIE, "value": cookie_value(TOKEN), "url": server}])
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.server + path, wait_until="load")
+        self.settle()
+        return self.page
+
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until no panel is still loading."""
+        _wait(
+            self.page,
+            "![...document.querySelectorAll('.panel-body')]"
+            ".some(b => b.textContent === 'Loading…')",
+            timeout,
+            "the panels",
+        )
+
+    def values(self, selector: str) -> list[tuple[str, str]]:
+        """``(data-metric, data-value)`` of the elements matched by ``selector``."""
+        found: list[tuple[str, str]] = self.page.eval_on_selector_all(
+            selector, "els => els.map(e => [e.dataset.metric, e.dataset.value])"
+        )
+        return found
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"dashboard-{name}.png"))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Page]:
+    p = Page(browser, server)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _selection(server: str) -> str:
+    now = int(time.time() * 1000)
+    return urllib.parse.urlencode({"from": now - 3 * 3600_000, "to": now + 3600_000})
+
+
+def check_tiles(p: Page, query: str) -> dict[str, Any]:
+    """Every tile of the overview equals /reports/summary?query (and its previous period)."""
+    summary = api(p.server, "/reports/summary", query + "&compare=previous")
+    current = p.values(".tile [data-metric]:not([data-period])")
+    previous = p.values(".tile [data-metric][data-period=previous]")
+    assert [m for m, _ in current] == [
+        "mediaStarts", "uniqueViewers", "timePlayed", "completionRate", "rebufferRatio",
+        "timeToStart.p50", "timeToStart.p95", "errorRate", "experienceScore",
+    ]  # fmt: skip
+    for metric, value in current:
+        assert same(value, pick(summary["metrics"], metric)), (metric, value)
+    assert [m for m, _ in previous] == [m for m, _ in current]
+    for metric, value in previous:
+        assert same(value, pick(summary["previous"]["metrics"], metric)), (metric, value)
+    return dict(summary)
+
+
+def test_overview_shows_what_the_summary_answers(page: Page) -> None:
+    require(page.server, "/reports/summary", "/reports/timeseries", "/reports/breakdown")
+    query = _selection(page.server)
+    page.open(f"/dashboard?{query}")
+    summary = check_tiles(page, query)
+    assert summary["metrics"]["mediaStarts"] == 80
+    assert page.page.locator("[data-error]").count() == 0
+    page.shot("overview")
+    assert page.errors == []
+
+
+def test_click_to_filter_updates_url_and_numbers(page: Page) -> None:
+    require(page.server, "/reports/summary", "/reports/breakdown")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}")
+    button = p.locator("table button[data-dimension='media.id']").first
+    value = button.get_attribute("data-value")
+    assert value
+    button.click()
+    _wait(p, "location.search.includes('filter=')", 5, "the URL to change")
+    page.settle()
+    url = urllib.parse.urlparse(p.url)
+    assert urllib.parse.parse_qs(url.query)["filter"] == [f"media.id:{value}"]
+    filtered = check_tiles(page, url.query)
+    assert 0 < filtered["metrics"]["mediaStarts"] < 80
+    chip = p.locator(f"[data-filter='media.id:{value}']")
+    assert chip.count() == 1
+    # the filter is removed from its chip: back to the whole selection
+    chip.locator("button").click()
+    _wait(p, "!location.search.includes('filter=')", 5, "the filter to go")
+    page.settle()
+    assert check_tiles(page, urllib.parse.urlparse(p.url).query)["metrics"]["mediaStarts"] == 80
+    # the back button restores the filtered view (state lives in the URL)
+    p.go_back()
+    _wait(p, "location.search.includes('filter=')", 5, "history")
+    page.settle()
+    check_tiles(page, urllib.parse.urlparse(p.url).query)
+    assert page.errors == []
+
+
+def test_keyboard_adds_a_filter(page: Page) -> None:
+    require(page.server, "/reports/breakdown")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}")
+    button = p.locator("table button[data-dimension='media.id']").first
+    value = button.get_attribute("data-value")
+    button.focus()
+    p.keyboard.press("Enter")
+    _wait(p, "location.search.includes('filter=')", 5, "the URL to change")
+    assert f"media.id:{value}" in urllib.parse.unquote(p.url)
+    assert page.errors == []
+
+
+def test_breakdown_rows_equal_the_api(page: Page) -> None:
+    require(page.server, "/reports/breakdown")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&tab=breakdowns&dimension=media.show")
+    metrics = "&".join(f"metric={m}" for m in TABLE_METRICS)
+    answer = api(
+        page.server,
+        "/reports/breakdown",
+        f"{query}&dimension=media.show&{metrics}&order=-mediaStarts&limit=100",
+    )
+    rows = p.eval_on_selector_all(
+        "tbody tr",
+        "trs => trs.map(tr => [tr.querySelector('[data-dimension]').dataset.value,"
+        " [...tr.querySelectorAll('[data-metric]')]"
+        ".map(c => [c.dataset.metric, c.dataset.value])])",
+    )
+    assert [r[0] for r in rows] == [row["value"] for row in answer["rows"]]
+    for (_, cells), row in zip(rows, answer["rows"], strict=True):
+        assert [m for m, _ in cells] == TABLE_METRICS
+        for metric, value in cells:
+            assert same(value, row[metric]), (row["value"], metric, value)
+    page.shot("breakdowns")
+    # sorting by a column asks the API for that order
+    p.click("button[data-sort=timePlayed]")
+    _wait(p, "location.search.includes('order=-timePlayed')", 5, "the sort")
+    page.settle()
+    by_time = api(
+        page.server,
+        "/reports/breakdown",
+        f"{query}&dimension=media.show&{metrics}&order=-timePlayed&limit=100",
+    )
+    shown = p.eval_on_selector_all("tbody [data-dimension]", "els => els.map(e => e.dataset.value)")
+    assert shown == [row["value"] for row in by_time["rows"]]
+    assert page.errors == []
+
+
+def test_timeseries_points_equal_the_api(page: Page) -> None:
+    require(page.server, "/reports/timeseries")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&tab=timeseries&metric=mediaStarts&bucket=hour")
+    answer = api(page.server, "/reports/timeseries", f"{query}&metric=mediaStarts&bucket=hour")
+    cells = page.values("details td[data-metric]")
+    expected = [point["mediaStarts"] for point in answer["series"][0]["points"]]
+    assert [m for m, _ in cells] == ["mediaStarts"] * len(expected)
+    assert all(same(v, e) for (_, v), e in zip(cells, expected, strict=True))
+    assert sum(expected) == 80
+    assert p.locator(".chart canvas").count() == 1
+    page.shot("timeseries")
+    assert page.errors == []
+
+
+def test_qoe_numbers_and_where_it_hurts(page: Page) -> None:
+    require(page.server, "/reports/summary", "/reports/breakdown", "/reports/insights")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&tab=qoe")
+    summary = api(page.server, "/reports/summary", query + "&compare=previous")
+    for metric, value in page.values(".tile [data-metric]:not([data-period])"):
+        assert same(value, pick(summary["metrics"], metric)), (metric, value)
+    for metric, value in page.values(".barrow [data-metric]"):
+        assert same(value, pick(summary["metrics"], metric)), (metric, value)
+    insights = api(page.server, "/reports/insights", f"{query}&metric=rebufferRatio&minSessions=5")
+    shown = p.eval_on_selector_all(
+        "section[aria-label='Where it hurts'] tbody [data-dimension]",
+        "els => els.map(e => [e.dataset.dimension, e.dataset.value])",
+    )
+    assert shown == [[r["dimension"], r["value"]] for r in insights["rows"]]
+    page.shot("qoe")
+    assert page.errors == []
+
+
+def test_retention_of_one_media(page: Page) -> None:
+    require(page.server, "/reports/breakdown", "/reports/retention")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&tab=retention")
+    button = p.locator("button[data-dimension='media.id']").first
+    value = button.get_attribute("data-value")
+    button.click()
+    _wait(p, "location.search.includes('filter=')", 5, "the filter")
+    page.settle()
+    answer = api(
+        page.server,
+        "/reports/retention",
+        f"{query}&filter={urllib.parse.quote('media.id:' + str(value))}&points=100",
+    )
+    shown = dict(page.values("[data-metric=sessions], [data-metric=length]"))
+    assert same(shown["sessions"], answer["sessions"])
+    assert same(shown["length"], answer["length"])
+    page.shot("retention")
+    assert page.errors == []
+
+
+def test_session_explorer_and_session_timeline(page: Page) -> None:
+    require(page.server, "/reports/sessions")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&tab=sessions")
+    listed = api(page.server, "/reports/sessions", f"{query}&limit=50")
+    ids = p.eval_on_selector_all("tr[data-session]", "trs => trs.map(t => t.dataset.session)")
+    assert ids == [s["id"] for s in listed["sessions"]]
+    page.shot("sessions")
+    sid = ids[0]
+    p.click(f"a[href='/dashboard/sessions/{sid}']")
+    p.wait_for_url(f"**/dashboard/sessions/{sid}")
+    _wait(p, "!!document.querySelector('section[aria-label=Timeline], [data-error]')", 10,
+          "the timeline")  # fmt: skip
+    report = api(page.server, f"/reports/sessions/{sid}")
+    if "timeline" not in report:
+        pytest.skip("the session report has no timeline in this version yet")
+    spans = p.eval_on_selector_all(
+        "[data-timeline] [data-state]",
+        "els => els.map(e => [e.dataset.state, Number(e.dataset.from), Number(e.dataset.to)])",
+    )
+    assert spans == [[s["state"], s["from"], s["to"]] for s in report["timeline"]]
+    assert spans, "a simulated session has a timeline"
+    diagnostics = p.locator("[data-diagnostics]").inner_text()
+    for d in report["diagnostics"]:
+        assert d["problem"] in diagnostics
+    page.shot("session")
+    assert page.errors == []
+
+
+def test_live_panel_refreshes(page: Page) -> None:
+    require(page.server, "/reports/concurrency/now", "/reports/concurrency")
+    before = api(page.server, "/reports/concurrency/now")
+    p = page.open("/dashboard?tab=live")
+    _wait(p, "!!document.querySelector('[data-metric=viewersNow]')", 10, "viewers now")
+    first = p.get_attribute("[data-updated]", "data-updated")
+    shown = p.get_attribute("[data-metric=viewersNow]", "data-value")
+    after = api(page.server, "/reports/concurrency/now")
+    # the count may move while the page loads (sessions age out of the last 30 s)
+    assert shown in (str(before["viewers"]), str(after["viewers"]))
+    states = dict(page.values("[data-metric^='byState.']"))
+    assert set(states) == {f"byState.{k}" for k in after["byState"]}
+    _wait(p, f"document.querySelector('[data-updated]').dataset.updated !== '{first}'", 9,
+          "the 5 s refresh")  # fmt: skip
+    page.shot("live")
+    assert page.errors == []
+
+
+def test_export_links_carry_the_selection(page: Page) -> None:
+    require(page.server, "/reports/sessions")
+    query = _selection(page.server)
+    p = page.open(f"/dashboard?{query}&filter=media.contentType:vod&tab=sessions")
+    hrefs = p.eval_on_selector_all("[data-export]", "els => els.map(e => e.getAttribute('href'))")
+    expected_query = f"{query}&filter=media.contentType%3Avod"
+    assert hrefs == [
+        f"/reports/sessions.{f}?{expected_query}" for f in ("csv", "ndjson", "parquet")
+    ]
+    assert page.errors == []
+
+
+def test_api_errors_are_shown_in_the_page(browser: Any, server: str) -> None:
+    p = Page(browser, server)
+    try:
+        page = p.open(f"/dashboard/sessions/{'f' * 64}")
+        _wait(page, "!!document.querySelector('[data-error]')", 10, "the error")
+        box = page.locator("[data-error]")
+        assert box.get_attribute("data-status") == "404"
+        assert "Session not found." in box.inner_text()
+        page = p.open("/dashboard?filter=nocolon")
+        status, body = fetch(f"{server}/reports/summary?filter=nocolon", AUTH)
+        if status == 404:
+            pytest.skip("/reports/summary is not served by this version yet")
+        assert status == 400
+        first = page.locator("[data-error]").first
+        assert first.get_attribute("data-status") == "400"
+        assert body["errors"][0]["path"] in first.inner_text()
+    finally:
+        p.close()
+
+
+def test_login_flow_and_401_without_the_token(browser: Any, server: str) -> None:
+    status, body = fetch(f"{server}/reports/sessions/{'0' * 64}")
+    assert status == 401
+    assert body["message"] == "A read token is required."
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        target = f"/dashboard?{_selection(server)}&tab=breakdowns"
+        response = page.goto(server + target, wait_until="load")
+        assert response.status == 401
+        assert page.locator("form[data-login] input[type=password]").count() == 1
+        assert page.locator("form[data-login]").get_attribute("method") == "post"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "dashboard-login.png"))
+        page.fill("input[type=password]", "wrong")
+        page.click("button[type=submit]")
+        assert "not a valid read token" in page.inner_text("[role=alert]")
+        page.fill("input[type=password]", TOKEN)
+        page.click("button[type=submit]")
+        page.wait_for_url(server + target)
+        assert TOKEN not in page.url
+        cookies = context.cookies()
+        assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+            ("playhead_read", True, "Strict")
+        ]
+        assert TOKEN not in cookies[0]["value"]
+        assert page.locator("#tabs [aria-current=page]").inner_text() == "Breakdowns"
+    finally:
+        context.close()
+
+
+def test_phone_width(browser: Any, server: str) -> None:
+    require(server, "/reports/summary", "/reports/timeseries", "/reports/breakdown")
+    p = Page(browser, server, width=390, height=844)
+    try:
+        page = p.open(f"/dashboard?{_selection(server)}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.locator(".tile").first.is_visible()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "dashboard-phone.png"), full_page=True)
+        assert p.errors == []
+    finally:
+        p.close()
