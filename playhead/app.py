@@ -12,16 +12,18 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 
 from playhead.collector import Clock, Collector, lifecycle, wall_clock_ms
-from playhead.collector.restore import restore
+from playhead.collector.restore import rebuild_shared, restore
 from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
-from playhead.errors import ClientError
+from playhead.errors import ClientError, ConfigError
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.edge_api import EdgeAPI
 from playhead.http.ingest import IngestApp
@@ -29,7 +31,7 @@ from playhead.http.reports import client_error
 from playhead.http.routes import routes
 from playhead.ops.scheduler import Scheduler
 from playhead.reports.session import SessionReports
-from playhead.state import LiveState
+from playhead.state import LiveSession, LiveState
 from playhead.state.memory import MemoryState
 from playhead.storage import Storage, open_storage
 
@@ -83,7 +85,7 @@ def build_services(
         stall_timeout_ms=int(settings.stall_timeout * 1000),
         max_duration_ms=int(settings.max_duration * 1000),
     )
-    state = MemoryState(lambda live: lifecycle.deadline(live, rules))
+    state = open_state(settings, rules, clock)
     collector = Collector(
         storage,
         state,
@@ -100,11 +102,40 @@ def build_services(
     scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
     if manage_gc:
         scheduler.add("gc", 5.0, _settle_garbage_async)
+    if state.shared:
+        owner = node_id(settings)
+        scheduler.add("rebuild", 1.0, lambda: _rebuild(collector, owner))
     return Services(settings, storage, state, collector, reports, scheduler)
+
+
+def open_state(settings: Settings, rules: lifecycle.Rules, clock: Clock) -> LiveState:
+    """The live-state backend ``settings.state`` names (Redis needs the ``redis`` extra)."""
+
+    def deadline(live: LiveSession) -> int | None:
+        return lifecycle.deadline(live, rules)
+
+    if settings.state == "memory":
+        return MemoryState(deadline)
+    try:
+        from playhead.state.redis import RedisState
+    except ImportError:
+        raise ConfigError(
+            '--state redis:// needs the "redis" extra: pip install "playhead[redis]"'
+        ) from None
+    return RedisState(settings.state, deadline, timeout=settings.storage_timeout, clock=clock)
+
+
+def node_id(settings: Settings) -> str:
+    """This process's name in logs: ``--node-id``, else host name and port."""
+    return settings.node_id or f"{socket.gethostname()}:{settings.port}"
 
 
 async def _settle_garbage_async() -> None:
     settle_garbage()
+
+
+async def _rebuild(collector: Collector, owner: str) -> None:
+    await rebuild_shared(collector, owner)
 
 
 def create_app(
@@ -126,7 +157,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await storage.start()
-        restored = await restore(collector)
+        shared: Any = services.state if services.state.shared else None
+        if shared is not None:
+            await shared.start()
+            restored = int(await rebuild_shared(collector, node_id(settings)))
+        else:
+            restored = await restore(collector)
         # timeouts that fell due while the server was down are applied now (rule 9)
         await sweep(collector)
         if restored:
@@ -140,6 +176,8 @@ def create_app(
             await services.scheduler.stop()
             await collector.shutdown()
             await storage.stop()
+            if shared is not None:
+                await shared.stop()
 
     web = Starlette(
         routes=routes(), lifespan=lifespan, exception_handlers={ClientError: client_error}
