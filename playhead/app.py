@@ -160,7 +160,8 @@ def create_app(
         shared: Any = services.state if services.state.shared else None
         if shared is not None:
             await shared.start()
-            restored = int(await rebuild_shared(collector, node_id(settings)))
+            await rebuild_shared(collector, node_id(settings))  # if lost; logged there
+            restored = 0
         else:
             restored = await restore(collector)
         # timeouts that fell due while the server was down are applied now (rule 9)

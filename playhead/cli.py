@@ -7,6 +7,7 @@ Every ``serve`` option comes from the settings table in :mod:`playhead.config`, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import click
@@ -109,41 +110,63 @@ def serve(**options: Any) -> None:
     """Run the server (SQLite by default; creates the database file if missing)."""
     try:
         settings = load_settings(options)
-        if settings.workers > 1:
+        if settings.workers > 1 and settings.state == "memory":
             raise ConfigError(
-                "--workers above 1 needs a shared live-session store (Redis), which this "
-                "version does not have yet; run one worker (it carries tens of thousands of "
-                "events/s)."
+                f"--workers {settings.workers} needs a shared live-session store: with --state "
+                "memory each worker would hold only its own sessions, and an event reaching "
+                "another worker would not find its session. Use --state redis://HOST:6379/0 "
+                '(pip install "playhead[redis]"), or run one worker.'
             )
         check_database(settings.db)
         probe_storage(settings.db)
         import uvicorn
 
-        from playhead.app import create_app
+        from playhead.app import create_app, node_id
         from playhead.http.server import guarded_protocol
+        from playhead.workers import configure_logging, reuse_port_socket, run_workers
 
-        app = create_app(settings, manage_gc=True)
+        if settings.workers == 1:
+            app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
         raise _config_error(exc) from None
+    node = node_id(settings)
     click.echo(
         f"Playhead {__version__} on http://{settings.host}:{settings.port}"
-        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo)",
+        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; state {_state_name(settings)}; "
+        f"node {node}; {settings.workers} worker(s); demo at /demo)",
         err=True,
     )
     raise_descriptor_limit()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
+    run: dict[str, Any] = {
+        "log_level": settings.log_level,
+        "access_log": False,
         # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
-        proxy_headers=False,
-        server_header=False,
-        loop="auto",
-        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
-        timeout_graceful_shutdown=5,
-    )
+        "proxy_headers": False,
+        "server_header": False,
+        "loop": "auto",
+        "http": guarded_protocol(settings.max_header_bytes, settings.header_timeout),
+        "timeout_graceful_shutdown": 5,
+    }
+    if settings.workers == 1:
+        configure_logging(node, settings.log_level)
+        uvicorn.run(app, host=settings.host, port=settings.port, **run)
+        return
+
+    def worker(k: int) -> None:
+        worker_settings = dataclasses.replace(settings, node_id=f"{node}/w{k}")
+        configure_logging(worker_settings.node_id, settings.log_level)
+        sock = reuse_port_socket(settings.host, settings.port)
+        uvicorn.run(create_app(worker_settings, manage_gc=True), fd=sock.fileno(), **run)
+
+    run_workers(settings.workers, worker)
+
+
+def _state_name(settings: Any) -> str:
+    """The live-state backend, without any password in its URL."""
+    if settings.state == "memory":
+        return "memory"
+    scheme, _, rest = settings.state.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 @cli.command()

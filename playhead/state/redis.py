@@ -37,9 +37,6 @@ from playhead.state import Deadline, LiveSession
 
 T = TypeVar("T")
 
-# a reserved sequence number not folded in after this long is taken to be an orphan (its
-# process died, or its write failed): the sweeper folds the session again from the log
-STALE_MS: Final = 15_000
 # how long a process holds a due session it took before another may take it
 LEASE_MS: Final = 10_000
 READY: Final = b"ph:ready"
@@ -145,7 +142,8 @@ class RedisState:
         deadline: when the sweeper must look at a session next (``None``: never).
         timeout: seconds a Redis call may take before the request gets 503.
         lease_ms: how long a due session taken by one process is hidden from the others.
-        stale_ms: after how long a reserved, unfolded sequence number counts as an orphan.
+        stale_ms: after how long a reserved, unfolded sequence number counts as an orphan
+            (default: three times ``timeout``: a write is answered 503 after one).
         clock: epoch milliseconds (reservations are stamped with it).
     """
 
@@ -158,13 +156,14 @@ class RedisState:
         *,
         timeout: float = 5.0,
         lease_ms: int = LEASE_MS,
-        stale_ms: int = STALE_MS,
+        stale_ms: int | None = None,
         clock: Any = None,
     ) -> None:
         self.url = url
         self._deadline = deadline
         self._lease_ms = lease_ms
-        self._stale_ms = stale_ms
+        # a write answered 503 after one timeout; three of them and it surely settled
+        self._stale_ms = int(3000 * timeout) if stale_ms is None else stale_ms
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._redis: Any = aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, max_connections=256
