@@ -221,8 +221,10 @@ class Collector:
                 self._after_change(live, now)
             if await self._commit(live, version):
                 return
-            live = await self.state.load(sid)
+            live = None
         try:
+            if live is None:
+                live = await self.state.load(sid)
             await self._fold_in(sid, (event, seq, now), live)
         except Overloaded:
             if not self.state.shared:
