@@ -34,6 +34,7 @@ from redis.exceptions import NoScriptError, RedisError
 from playhead.engine import SessionFold
 from playhead.errors import Overloaded
 from playhead.state import Deadline, LiveSession
+from playhead.state.wire import ReplyError, Wire
 
 T = TypeVar("T")
 
@@ -169,6 +170,9 @@ class RedisState:
             url, socket_timeout=timeout, socket_connect_timeout=timeout, max_connections=256
         )
         self._sha: dict[str, str] = {}
+        # the hot path's scripts go over one pipelined connection (see wire.py); the rest
+        # (pipelines, scans, admin) through redis-py
+        self._wire = Wire(url, timeout) if url.startswith("redis://") else None
         # sessions this process changed since its last summary pass (sessions() answers them)
         self._touched: set[bytes] = set()
 
@@ -176,10 +180,13 @@ class RedisState:
     async def start(self) -> None:
         """Load the scripts (their SHA is kept; a flushed script cache loads them again)."""
         for name, body in _SCRIPTS.items():
-            self._sha[name] = await self._call(self._redis.script_load(body))
+            sha = await self._call(self._redis.script_load(body))
+            self._sha[name] = sha.decode() if isinstance(sha, bytes) else sha
 
     async def stop(self) -> None:
         """Close the connections."""
+        if self._wire is not None:
+            await self._wire.close()
         await self._redis.aclose()
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
@@ -191,13 +198,22 @@ class RedisState:
     async def _script(self, name: str, keys: list[bytes], args: list[Any]) -> Any:
         if not self._sha:
             await self.start()
+        wire = self._wire
         try:
+            if wire is None:
+                try:
+                    return await self._redis.evalsha(self._sha[name], len(keys), *keys, *args)
+                except NoScriptError:  # Redis restarted: its script cache is empty
+                    self._sha[name] = await self._redis.script_load(_SCRIPTS[name])
+                    return await self._redis.evalsha(self._sha[name], len(keys), *keys, *args)
             try:
-                return await self._redis.evalsha(self._sha[name], len(keys), *keys, *args)
-            except NoScriptError:  # Redis restarted: its script cache is empty
-                self._sha[name] = await self._redis.script_load(_SCRIPTS[name])
-                return await self._redis.evalsha(self._sha[name], len(keys), *keys, *args)
-        except (RedisError, OSError) as exc:
+                return await wire.call("EVALSHA", self._sha[name], len(keys), *keys, *args)
+            except ReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                self._sha[name] = (await wire.call("SCRIPT", "LOAD", _SCRIPTS[name])).decode()
+                return await wire.call("EVALSHA", self._sha[name], len(keys), *keys, *args)
+        except (RedisError, OSError, ReplyError) as exc:
             raise Overloaded(_DOWN) from exc
 
     # ------------------------------------------------------------------ the seam
@@ -338,7 +354,13 @@ class RedisState:
 
     async def count(self) -> int:
         """How many sessions are open, across every process."""
-        value = await self._call(self._redis.get(OPEN))
+        if self._wire is None:
+            value = await self._call(self._redis.get(OPEN))
+        else:
+            try:
+                value = await self._wire.call("GET", OPEN)
+            except (OSError, ReplyError) as exc:
+                raise Overloaded(_DOWN) from exc
         return int(value or 0)
 
     async def sessions(self) -> AsyncIterator[LiveSession]:
