@@ -186,3 +186,15 @@ def test_an_open_session_costs_under_a_kibibyte(url: str) -> None:
 
     size = run(a, body=body())
     assert 100 < size < 1024
+
+
+def test_a_snapshot_of_another_format_is_dropped_to_be_rebuilt_from_the_log(url: str) -> None:
+    a, _ = pair(url)
+
+    async def body() -> tuple[Any, int]:
+        await a.add(live(1))
+        key = b"ph:s:" + bytes.fromhex(live(1).sid)
+        redis_client(url).hset(key, b"b", b"\x07not ours")
+        return await a.load(live(1).sid), int(redis_client(url).exists(key))
+
+    assert run(a, body=body()) == (None, 0)
