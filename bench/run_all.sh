@@ -13,6 +13,7 @@ step "$PY" bench/memory.py
 step "$PY" bench/durability.py
 step "$PY" bench/report_latency.py
 step "$PY" bench/startup.py
+step "$PY" bench/enrichment.py
 echo
 "$PY" bench/summary.py
 exit $status

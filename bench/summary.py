@@ -155,6 +155,18 @@ def rows() -> list[tuple[str, str, str, str]]:
                 pf(eng["pass"]),
             )
         )
+    enr = load("enrichment")
+    if enr:
+        out.append(
+            (
+                f"Enrichment cost, whole sessions in process ({enr['agents']} distinct agents)",
+                f"{enr['median_on']:,.0f} events/s enriched vs {enr['median_off']:,.0f} not "
+                f"(median of {enr['rounds']} interleaved rounds) = **{enr['ratio']:.3f}×**; "
+                f"+{enr['worst_case_extra_us_per_start']:,.0f} µs per start with an unseen agent",
+                f"≥ {enr['target_ratio']}×",
+                pf(enr["pass"]),
+            )
+        )
     return out
 
 

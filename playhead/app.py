@@ -23,9 +23,11 @@ from playhead.collector.restore import rebuild_shared, restore
 from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
+from playhead.enrichment import Enricher, GeoDatabase
 from playhead.errors import ClientError, ConfigError
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.edge_api import EdgeAPI
+from playhead.http.forwarded import ClientResolver, parse_networks
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
@@ -86,6 +88,7 @@ def build_services(
         max_duration_ms=int(settings.max_duration * 1000),
     )
     state = open_state(settings, rules, clock)
+    geo = GeoDatabase(settings.geoip_db) if settings.geoip_db else None
     collector = Collector(
         storage,
         state,
@@ -94,6 +97,7 @@ def build_services(
         max_open=settings.max_open_sessions,
         timeout=settings.storage_timeout,
         clock=clock,
+        enrich=Enricher(geo).context,
     )
     reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
     scheduler = Scheduler()
@@ -189,10 +193,19 @@ def create_app(
         settings.max_event_bytes,
         settings.max_batch_bytes,
     )
+    client = ClientResolver(parse_networks(settings.trusted_proxies))
     collection = CollectionAPI(
-        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+        collector,
+        strict=strict,
+        max_event_bytes=event_bytes,
+        max_batch_bytes=batch_bytes,
+        client=client,
     )
     edge = EdgeAPI(
-        collector, strict=strict, max_event_bytes=event_bytes, max_batch_bytes=batch_bytes
+        collector,
+        strict=strict,
+        max_event_bytes=event_bytes,
+        max_batch_bytes=batch_bytes,
+        client=client,
     )
     return IngestApp(collection, edge, web, prefix=settings.prefix)

@@ -67,6 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
+    Setting("geoip_db", str, "", "MaxMind .mmdb file giving sessions geo.country/geo.region."),
+    Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
+    ),
     Setting("state", str, "memory", "Live session state: memory (one process) or a redis:// URL."),
     Setting("node_id", str, "", "This process's name in logs (default: host name and port)."),
 )
@@ -105,6 +112,8 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
     log_level: str = "warning"
+    geoip_db: str = ""
+    trusted_proxies: str = ""
     state: str = "memory"
     node_id: str = ""
 

@@ -38,6 +38,10 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         (*CORE, "engine", "state"),
         frozenset({"starlette", "uvicorn", "sqlite3", "asyncpg"}),
     ),
+    "enrichment": (
+        (*CORE, "enrichment"),
+        frozenset({"starlette", "uvicorn", "sqlite3", "asyncpg", "redis"}),
+    ),
     "storage": ((*CORE, "engine", "storage"), frozenset({"starlette", "uvicorn", "redis"})),
     "reports": (
         (*CORE, "engine", "protocols", "state", "storage", "reports"),
@@ -68,7 +72,7 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         frozenset({"sqlite3", "asyncpg", "redis"}),
     ),
     "client": (("client",), frozenset()),  # standard library only: checked below
-    "simulator": (("client", "simulator"), frozenset(IO_LIBRARIES)),
+    "simulator": (("client", "events", "protocols", "simulator"), frozenset(IO_LIBRARIES)),
     "app": (("*",), frozenset()),
     "cli": (("*",), frozenset()),
     "workers": ((), frozenset({"sqlite3", "asyncpg", "redis", "starlette", "uvicorn"})),

@@ -29,7 +29,13 @@ from playhead.simulator import (
     simulate_sessions,
 )
 from playhead.simulator.audience import ViewerEvent, viewer_session, viewer_sessions
-from playhead.simulator.encode import CollectionEncoder, WireRequest, collection_body
+from playhead.simulator.encode import (
+    ENCODERS,
+    CollectionEncoder,
+    EdgeEncoder,
+    WireRequest,
+    collection_body,
+)
 from tests.client.fakecollector import FakeCollector, validate
 
 SIMULATOR = Path(__file__).resolve().parents[1] / "playhead" / "simulator"
@@ -40,6 +46,9 @@ REQUIRED = {
     "stateStart": {"media.state.name"},
     "stateEnd": {"media.state.name"},
 }
+
+
+SIMULATOR_MAY_IMPORT = {"playhead.client", "playhead.protocols.edge.encode"}
 
 
 def _digest(value: Any) -> str:
@@ -156,7 +165,8 @@ def test_simulator_imports_only_the_public_client() -> None:
                 continue
             for module in modules:
                 top = module.split(".")[0]
-                assert module == "playhead.client" or top != "playhead", (path.name, module)
+                # the Edge encoder reads the Edge protocol's own mapping table backwards
+                assert module in SIMULATOR_MAY_IMPORT or top != "playhead", (path.name, module)
                 assert top in sys.stdlib_module_names | {"__future__", "click", "playhead"}
 
 
@@ -195,6 +205,78 @@ def test_collection_encoder_reads_the_answers() -> None:
     assert enc.session_id(Response(201, {"Location": "/elsewhere"})) is None
     assert enc.session_id(Response(400, {"Location": f"/api/v1/sessions/{sid}"})) is None
     assert [s for s in (204, 400, 404, 410, 413, 503) if enc.session_gone(s)] == [404, 410]
+
+
+def test_edge_encoder_requests_and_answers() -> None:
+    enc = EdgeEncoder()
+    sid = "cd" * 32
+    start = ViewerEvent("sessionStart", 10, 0.0, {"media.id": "m", "media.name": "M"}, None, None)
+    request = enc.start(start)
+    assert request.path == "/ee/va/v1/sessionStart"
+    xdm = request.body["events"][0]["xdm"]
+    assert xdm["eventType"] == "media.sessionStart"
+    assert xdm["timestamp"] == "1970-01-01T00:00:00.010Z"
+    assert xdm["mediaCollection"] == {
+        "playhead": 0.0,
+        "sessionDetails": {"name": "m", "friendlyName": "M"},
+    }
+    mute = ViewerEvent("stateStart", 20, 1.0, {"media.state.name": "mute"}, None, None)
+    request = enc.event(sid, mute)
+    assert request.path == "/ee/va/v1/statesUpdate"
+    assert request.body["events"][0]["xdm"]["mediaCollection"] == {
+        "playhead": 1.0,
+        "sessionID": sid,
+        "statesStart": [{"name": "mute"}],
+    }
+    handle = {"handle": [{"type": "media-analytics:new-session", "payload": [{"sessionId": sid}]}]}
+    assert enc.session_id(Response(200, {}, json.dumps(handle).encode())) == sid
+    assert enc.session_id(Response(207, {}, json.dumps(handle).encode())) is None
+    assert enc.session_id(Response(200, {}, b'{"handle": []}')) is None
+    assert enc.session_id(Response(200, {}, b"not json")) is None
+    assert [s for s in (204, 400, 404, 410, 503) if enc.session_gone(s)] == [404, 410]
+    assert sorted(ENCODERS) == ["collection", "edge"]
+
+
+def _play(client: Any, protocol: str) -> tuple[SimulationSummary, dict[str, Any]]:
+    """Simulate 3 sessions against ``client`` over ``protocol``; the reports by sim.index."""
+    sids: list[str] = []
+    encoder = ENCODERS[protocol]()
+
+    def handler(method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        response = Response(answer.status_code, dict(answer.headers), answer.content)
+        if path.endswith(("/sessions", "/sessionStart")):
+            sids.append(encoder.session_id(response))
+        return response
+
+    summary = simulate(
+        "http://localhost", sessions=3, concurrency=1, seed=5, speed=0,
+        encoder=encoder, transport=MockTransport(handler),
+    )  # fmt: skip
+    reports = {}
+    for sid in sids:
+        report = client.get(f"/reports/sessions/{sid}").json()
+        reports[report["customMetadata"]["sim.index"]] = report
+    return summary, reports
+
+
+def test_simulate_plays_a_real_app_over_either_protocol(make_client: Any) -> None:
+    """The same audience over either protocol opens the same sessions with the same metrics."""
+    total = sum(len(s) for s in simulate_sessions(5, 3))
+    runs = {}
+    for protocol, first in (("collection", "201"), ("edge", "200")):
+        summary, reports = _play(make_client(), protocol)
+        assert summary.status_counts == {first: 3, "204": total - 3}, protocol
+        assert summary.sessions_finished == 3
+        runs[protocol] = reports
+    assert sorted(runs["edge"]) == ["0", "1", "2"]
+    for index, report in runs["collection"].items():
+        edge = runs["edge"][index]
+        assert edge["params"]["media.id"] == report["params"]["media.id"]
+        assert edge["sessionDetails"]["timePlayed"] == report["sessionDetails"]["timePlayed"]
+        assert edge["qoeDataDetails"] == report["qoeDataDetails"]
+        assert len(edge["ads"]) == len(report["ads"])
+        assert len(edge["chapters"]) == len(report["chapters"])
 
 
 def test_generate_session_is_the_encoded_audience() -> None:
@@ -446,3 +528,23 @@ def test_summary_as_dict_and_format() -> None:
         "time       2.0 s, 5.0 events/s",
         "stopped by max-requests",
     ]
+
+
+def test_each_viewer_starts_with_its_own_user_agent() -> None:
+    from playhead.simulator.audience import viewer_agent
+
+    seen: dict[str, str | None] = {}
+
+    def handler(method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        doc = json.loads(body)
+        if path == "/api/v1/sessions":
+            seen[doc["customMetadata"]["sim.index"]] = headers.get("User-Agent")
+            return Response(201, {"Location": f"/api/v1/sessions/{'ab' * 32}"})
+        assert "User-Agent" not in headers  # only the start needs it
+        return Response(204)
+
+    simulate("http://localhost", sessions=40, concurrency=2, seed=9, speed=0,
+             transport=MockTransport(handler))  # fmt: skip
+    assert seen == {str(i): viewer_agent(9, i) for i in range(40)}
+    assert len(set(seen.values())) >= 5  # a mix of devices, not one agent
+    assert viewer_agent(9, 3) == viewer_agent(9, 3)

@@ -297,8 +297,9 @@ class Transport:
         base = min(self.max_backoff, self.backoff * (2**attempt))
         return float(base * (0.5 + self._jitter.random() / 2))
 
-    def post(self, path: str, document: Any) -> Response:
-        """POST ``document`` as JSON to ``path``, retrying transient failures.
+    def post(self, path: str, document: Any, headers: Mapping[str, str] | None = None) -> Response:
+        """POST ``document`` as JSON to ``path`` (with extra ``headers``, if given), retrying
+        transient failures.
 
         Returns the final response, whatever its status, once it is not retryable (or the
         retries are used up on a retryable status).
@@ -307,12 +308,13 @@ class Transport:
             TransportError: every attempt failed at the network level.
         """
         payload = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        sent = {**_JSON_HEADERS, **headers} if headers else dict(_JSON_HEADERS)
         last_exc: BaseException | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 self._sleep(self._delay(attempt - 1))
             try:
-                response = self.transport.request("POST", path, payload, dict(_JSON_HEADERS))
+                response = self.transport.request("POST", path, payload, dict(sent))
             except (OSError, http.client.HTTPException) as exc:
                 last_exc = exc
                 continue

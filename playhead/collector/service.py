@@ -38,6 +38,8 @@ from playhead.state import Item, LiveSession, LiveState
 from playhead.storage import NewSession, Storage, StoredEvent, Summary, WriteTicket, queries
 
 Clock = Callable[[], int]
+#: (User-Agent, client address) → the context a new session keeps (never the address itself)
+Enrich = Callable[[str | None, str | None], dict[str, str]]
 
 log = logging.getLogger("playhead.collector")
 _SID = re.compile(r"[0-9a-f]{64}")
@@ -61,6 +63,8 @@ class Collector:
         max_open: most sessions open at once (past it, starts get 503).
         timeout: seconds a caller waits for a re-fold before a 503.
         clock: the server clock in epoch ms (tests pass a fake one).
+        enrich: builds a new session's context from its request's User-Agent and client
+            address (:class:`playhead.enrichment.Enricher`); by default the User-Agent alone.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class Collector:
         max_open: int,
         timeout: float,
         clock: Clock = wall_clock_ms,
+        enrich: Enrich | None = None,
     ) -> None:
         self.storage = storage
         self.state = state
@@ -81,6 +86,7 @@ class Collector:
         self.max_open = max_open
         self.timeout = timeout
         self.clock = clock
+        self.enrich = enrich
         self.ids = IdBlocks(storage.reserve_ids)
         #: the live session if this process holds it in memory (no I/O); else :meth:`check`
         self.held: Callable[[str], LiveSession | None] = state.peek
@@ -94,7 +100,9 @@ class Collector:
         now = received.server_ms
         sid = new_sid()
         session_id = await self.ids.next()
-        new = NewSession(session_id, sid, now, event.ts, event.params, context=received.context())
+        new = NewSession(
+            session_id, sid, now, event.ts, event.params, context=self._context(received)
+        )
         ticket = self.storage.submit_session(
             new, [StoredEvent(0, now, received.raw, received.format)]
         )
@@ -108,6 +116,12 @@ class Collector:
             raise
         await self.state.add(live)
         return sid
+
+    def _context(self, received: Received) -> dict[str, str]:
+        """What a new session keeps of its first request (enriched when enrichment is on)."""
+        if self.enrich is None:
+            return received.context()
+        return self.enrich(received.user_agent, received.client)
 
     async def _hold_if_stored(self, live: LiveSession, ticket: WriteTicket) -> None:
         if await ticket.settled():
@@ -134,7 +148,7 @@ class Collector:
             start.ts,
             start.params,
             downloaded=True,
-            context=received.context(),
+            context=self._context(received),
         )
         await self.storage.submit_session(new, stored, close=("downloaded", now))
         # the summary is not awaited: if it fails, the report is re-folded from the log

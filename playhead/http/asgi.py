@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from playhead.collector import Received
 from playhead.errors import RETRY_AFTER_SECONDS, BodyTooLarge, InvalidBody
 
 Scope = MutableMapping[str, Any]
@@ -78,6 +79,24 @@ def client_address(scope: Scope) -> str | None:
     """The peer address the server saw (a proxy's, behind one)."""
     client = scope.get("client")
     return str(client[0]) if client else None
+
+
+ClientOf = Callable[[Scope], str | None]
+
+
+def first_request(
+    raw: bytes, wire_format: str, scope: Scope, server_ms: int, client: ClientOf = client_address
+) -> Received:
+    """The context of a session's first request: its body, User-Agent and client address (what
+    enrichment may use; the address is never stored as sent)."""
+    agent = header(scope, b"user-agent")
+    return Received(
+        raw,
+        wire_format,
+        server_ms,
+        user_agent=agent.decode("latin-1") if agent else None,
+        client=client(scope),
+    )
 
 
 async def no_content(send: Send) -> None:

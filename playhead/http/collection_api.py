@@ -27,12 +27,13 @@ from playhead.http.asgi import (
     CORS_HEADERS,
     EMPTY_BODY,
     NO_CONTENT,
+    ClientOf,
     Receive,
     Scope,
     Send,
     client_address,
     drain,
-    header,
+    first_request,
     no_content,
     read_body,
     send_body,
@@ -53,6 +54,7 @@ class CollectionAPI:
         strict: refuse sessions lacking account/player keys (the protocol's 400).
         max_event_bytes: body limit of one event (413 above it).
         max_batch_bytes: body limit of a downloaded batch.
+        client: the client address of a request (behind trusted proxies, the forwarded one).
     """
 
     def __init__(
@@ -62,8 +64,10 @@ class CollectionAPI:
         strict: bool = False,
         max_event_bytes: int = 65536,
         max_batch_bytes: int = 4 * 1024 * 1024,
+        client: ClientOf = client_address,
     ) -> None:
         self.collector = collector
+        self.client = client
         self.strict = strict
         self.max_event_bytes = max_event_bytes
         self.max_batch_bytes = max_batch_bytes
@@ -132,14 +136,7 @@ class CollectionAPI:
 
     def _received(self, body: bytes, scope: Scope) -> Received:
         """The context of a session's first request (what enrichment may use)."""
-        agent = header(scope, b"user-agent")
-        return Received(
-            body,
-            COLLECTION,
-            self.collector.clock(),
-            user_agent=agent.decode("latin-1") if agent else None,
-            client=client_address(scope),
-        )
+        return first_request(body, COLLECTION, scope, self.collector.clock(), self.client)
 
     async def _schema(self, event_type: str, send: Send) -> None:
         body = self._schemas.get(event_type)

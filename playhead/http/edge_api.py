@@ -34,12 +34,13 @@ from playhead.errors import (
 )
 from playhead.http.asgi import (
     CORS_HEADERS,
+    ClientOf,
     Receive,
     Scope,
     Send,
     client_address,
     drain,
-    header,
+    first_request,
     no_content,
     read_body,
     send_body,
@@ -65,6 +66,7 @@ class EdgeAPI:
         strict: refuse sessions lacking player keys (``playerName``, ``channel``).
         max_event_bytes: body limit of one event (413 above it).
         max_batch_bytes: body limit of a downloaded session.
+        client: the client address of a request (behind trusted proxies, the forwarded one).
     """
 
     def __init__(
@@ -74,8 +76,10 @@ class EdgeAPI:
         strict: bool = False,
         max_event_bytes: int = 65536,
         max_batch_bytes: int = 4 * 1024 * 1024,
+        client: ClientOf = client_address,
     ) -> None:
         self.collector = collector
+        self.client = client
         self.strict = strict
         self.max_event_bytes = max_event_bytes
         self.max_batch_bytes = max_batch_bytes
@@ -96,8 +100,9 @@ class EdgeAPI:
                 detail = f"{method} is not allowed on {scope['path']}"
                 await _problem(send, 405, problems.problem(405, detail))
         except ClientError as exc:
+            status = _status(exc)
             await _problem(
-                send, _status(exc), problems.problem(_status(exc), exc.message, exc.errors)
+                send, status, problems.problem(status, exc.message, exc.errors, exc.omitted)
             )
         except Exception:  # a bug, never a client's fault: log it, answer without details
             log.exception("unexpected error on %s %s", method, scope["path"])
@@ -126,7 +131,9 @@ class EdgeAPI:
                     raise InvalidBody(errors=[FieldError(path, problem)])
             except InvalidBody as exc:
                 # as the Edge API: an invalid sessionStart is a 207 with its errors, no session
-                await send_body(send, 207, problems.multi_status(exc.message, exc.errors))
+                await send_body(
+                    send, 207, problems.multi_status(exc.message, exc.errors, exc.omitted)
+                )
                 return
             sid = await collector.start(event, self._received(raw, scope))
             await send_body(send, 200, problems.new_session(sid))
@@ -140,14 +147,7 @@ class EdgeAPI:
 
     def _received(self, raw: bytes, scope: Scope) -> Received:
         """The context of a session's first request (what enrichment may use)."""
-        agent = header(scope, b"user-agent")
-        return Received(
-            raw,
-            EDGE,
-            self.collector.clock(),
-            user_agent=agent.decode("latin-1") if agent else None,
-            client=client_address(scope),
-        )
+        return first_request(raw, EDGE, scope, self.collector.clock(), self.client)
 
     async def _schema(self, event_name: str, send: Send) -> None:
         body = self._schemas.get(event_name)

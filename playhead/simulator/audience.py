@@ -17,7 +17,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_START_TS", "ViewerEvent", "viewer_session", "viewer_sessions"]
+__all__ = [
+    "DEFAULT_START_TS",
+    "ViewerEvent",
+    "viewer_agent",
+    "viewer_session",
+    "viewer_sessions",
+]
 
 #: Start of the simulated clock for pure generation (2023-11-14T22:13:20Z).
 DEFAULT_START_TS = 1_700_000_000_000
@@ -44,6 +50,23 @@ class ViewerEvent:
     custom_metadata: dict[str, str] | None = None
 
 
+# (weight, User-Agent) of the devices viewers watch on: phones, desktops, tablets, TVs, a bot
+_AGENTS = [
+    (30, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+         "like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"),
+    (25, "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/124.0.6367.82 Mobile Safari/537.36"),
+    (20, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/124.0.0.0 Safari/537.36"),
+    (8, "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/17.4 Safari/605.1.15"),
+    (6, "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/16.6 Mobile/15E148 Safari/604.1"),
+    (5, "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"),
+    (5, "Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "76.0.3809.146/6.0 TV Safari/537.36"),
+    (1, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+]  # fmt: skip
 _SHOWS = ["Harbour Lights", "The Long Field", "Night Market", "Copper Coast", "Glasshouse"]
 _CHANNELS = ["web", "mobile-web", "smart-tv", "app"]
 _ADVERTISERS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli"]
@@ -223,6 +246,14 @@ class _Builder:
             if rng.random() < 0.3:
                 return "leave"
         return None
+
+
+def viewer_agent(seed: int, index: int) -> str:
+    """The User-Agent viewer ``index`` of ``seed`` watches with (deterministic; drawn apart from
+    the session's events, so adding it changed none of them). About 1 in 100 is a crawler."""
+    rng = random.Random(f"playhead-simulator-agent:{seed}:{index}")
+    agent: str = rng.choices([a for _, a in _AGENTS], weights=[w for w, _ in _AGENTS])[0]
+    return agent
 
 
 def viewer_session(seed: int, index: int, start_ts: int = DEFAULT_START_TS) -> list[ViewerEvent]:

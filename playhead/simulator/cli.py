@@ -9,6 +9,7 @@ import click
 
 from playhead.client import parse_endpoint
 
+from .encode import ENCODERS
 from .runner import DEFAULT_URL, is_loopback_url, simulate
 
 __all__ = ["simulate_command"]
@@ -36,6 +37,13 @@ def _positive_or_none(value: float | None) -> float | None:
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1))
 @click.option("--progress/--no-progress", default=None, help="Progress line on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--protocol",
+    type=click.Choice(sorted(ENCODERS)),
+    default="collection",
+    show_default=True,
+    help="Wire protocol: the Collection API (/api/v1) or the Media Edge API (/ee/va/v1).",
+)
 def simulate_command(
     url: str,
     sessions: int,
@@ -48,6 +56,7 @@ def simulate_command(
     timeout: float,
     progress: bool | None,
     as_json: bool,
+    protocol: str,
 ) -> None:
     """Send a simulated audience (VOD, live, ads, chapters, QoE, states) to a Playhead URL."""
     try:
@@ -64,6 +73,7 @@ def simulate_command(
             allow_remote=allow_remote,
             timeout=timeout,
             progress=progress,
+            encoder=ENCODERS[protocol](),
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

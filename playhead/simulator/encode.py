@@ -3,9 +3,10 @@
 An :class:`Encoder` is everything the runner needs to know of a protocol: the request that
 starts a session, how the answer names the session, the request of every later event, and
 which answers mean the session is gone. :class:`CollectionEncoder` speaks the Streaming Media
-Collection API (``POST /api/v1/sessions``, then ``POST /api/v1/sessions/{sid}/events``); a
-Media Edge encoder (XDM bodies, the session id in the start's answer body and in every later
-body) fits the same four methods.
+Collection API (``POST /api/v1/sessions``, then ``POST /api/v1/sessions/{sid}/events``);
+:class:`EdgeEncoder` speaks the Media Edge API (``POST /ee/va/v1/{eventName}`` with XDM bodies,
+the session id in the start's answer body and in every later body). :data:`ENCODERS` names them
+for ``playhead simulate --protocol``.
 
 :func:`generate_session` and :func:`simulate_sessions` are the audience as Collection API
 bodies, for load scripts and tests. Pure: no network.
@@ -13,15 +14,19 @@ bodies, for load scripts and tests. Pure: no network.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from playhead.client import PlayheadError, Response, parse_location
+from playhead.protocols.edge.encode import from_collection
 
 from .audience import DEFAULT_START_TS, ViewerEvent, viewer_session
 
 __all__ = [
+    "ENCODERS",
     "CollectionEncoder",
+    "EdgeEncoder",
     "Encoder",
     "WireRequest",
     "collection_body",
@@ -100,6 +105,43 @@ class CollectionEncoder:
 
     def session_gone(self, status: int) -> bool:
         return status in (404, 410)
+
+
+class EdgeEncoder:
+    """The Media Edge API (what Playhead's ``/ee/va/v1`` serves): one path per event name."""
+
+    name = "edge"
+
+    def start(self, event: ViewerEvent) -> WireRequest:
+        name, body = from_collection(collection_body(event))
+        return WireRequest(f"/ee/va/v1/{name}", body)
+
+    def session_id(self, response: Response) -> str | None:
+        if response.status != 200:
+            return None
+        try:
+            handles = json.loads(response.body)["handle"]
+            return next(
+                str(h["payload"][0]["sessionId"])
+                for h in handles
+                if h.get("type") == "media-analytics:new-session"
+            )
+        except (ValueError, KeyError, IndexError, TypeError, StopIteration):
+            return None
+
+    def event(self, sid: str, event: ViewerEvent) -> WireRequest:
+        name, body = from_collection(collection_body(event), sid)
+        return WireRequest(f"/ee/va/v1/{name}", body)
+
+    def session_gone(self, status: int) -> bool:
+        return status in (404, 410)
+
+
+#: The encoders by the name ``--protocol`` selects.
+ENCODERS: dict[str, type[CollectionEncoder] | type[EdgeEncoder]] = {
+    CollectionEncoder.name: CollectionEncoder,
+    EdgeEncoder.name: EdgeEncoder,
+}
 
 
 def generate_session(seed: int, index: int, start_ts: int = DEFAULT_START_TS) -> list[JSONDict]:

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from playhead.client import BaseTransport, HTTPTransport, Response, Transport, TransportError
 
-from .audience import ViewerEvent, viewer_session
+from .audience import ViewerEvent, viewer_agent, viewer_session
 from .encode import CollectionEncoder, Encoder, WireRequest
 
 __all__ = [
@@ -222,22 +222,28 @@ class _Run:
             transport=_MeteredTransport(self, inner, owned=self.transport is None),
         )
 
-    def post(self, sender: Transport, request: WireRequest) -> Response | None:
+    def post(
+        self, sender: Transport, request: WireRequest, headers: Mapping[str, str] | None = None
+    ) -> Response | None:
         """Send with the client's retries; ``None`` when the run stopped or retries ran out."""
         try:
-            response = sender.post(sender.prefix + request.path, request.body)
+            response = sender.post(sender.prefix + request.path, request.body, headers)
         except (_Stopped, TransportError):
             return None
         if response.status in sender.retry_statuses:
             return None  # still overloaded after every retry
         return response
 
-    def play_session(self, sender: Transport, events: list[ViewerEvent]) -> None:
+    def play_session(
+        self, sender: Transport, events: list[ViewerEvent], agent: str | None = None
+    ) -> None:
         encoder = self.encoder
         start = events[0]
         if not self.sleep_until_ts(start.ts):
             return
-        response = self.post(sender, encoder.start(start))
+        # the User-Agent matters at the start only (enrichment reads it there)
+        headers = {"User-Agent": agent} if agent else None
+        response = self.post(sender, encoder.start(start), headers)
         sid = None if response is None else encoder.session_id(response)
         if sid is None:
             return
@@ -323,7 +329,7 @@ def simulate(
                 if i is None:
                     return
                 events = viewer_session(seed, i, run.sim_now())
-                run.play_session(sender, events)
+                run.play_session(sender, events, viewer_agent(seed, i))
         finally:
             sender.close()
 

@@ -165,3 +165,18 @@ def test_simulate_command_prints_the_summary(server: str) -> None:
     assert summary["sessions_started"] == summary["sessions_finished"] == 3
     assert summary["status_counts"] == {"201": 3, "204": expected - 3}
     assert summary["requests"] == summary["events_sent"] == expected
+
+
+def test_simulate_command_speaks_the_edge_api(prefixed_server: str) -> None:
+    from click.testing import CliRunner
+
+    from playhead.simulator import simulate_command, simulate_sessions
+
+    url = prefixed_server + "/va"
+    args = ["--url", url, "--sessions", "3", "--speed", "0", "--seed", "8", "--json"]
+    result = CliRunner().invoke(simulate_command, [*args, "--protocol", "edge"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    expected = sum(len(events) for events in simulate_sessions(8, 3))
+    assert summary["sessions_started"] == summary["sessions_finished"] == 3
+    assert summary["status_counts"] == {"200": 3, "204": expected - 3}

@@ -172,6 +172,20 @@ def test_downloaded_over_the_edge_api(client: TestClient) -> None:
     assert doc["report"]["details"][0]["name"].endswith("mediaDownloadedEvents[0].mediaEventType")
 
 
+def test_a_batch_with_many_problems_lists_100_then_counts_the_rest(client: TestClient) -> None:
+    from playhead.protocols.edge.encode import downloaded_from_collection
+
+    bodies = [start_body()] + [ev("ping", TS0 + 1000 * i, i) for i in range(1, 151)]
+    batch = downloaded_from_collection(bodies)
+    for item in batch["events"][0]["xdm"]["mediaCollection"]["mediaDownloadedEvents"][1:]:
+        item["mediaEventTimestamp"] = "yesterday"
+    doc = problem_of(client.post("/ee/va/v1/downloaded", json=batch), 400, TYPE_400)
+    details = doc["report"]["details"]
+    assert len(details) == 101
+    assert details[0]["name"].endswith("mediaDownloadedEvents[1].mediaEventTimestamp")
+    assert details[-1] == {"name": "$", "reason": "50 more problems not listed"}
+
+
 def test_a_live_session_start_flagged_downloaded_is_refused(client: TestClient) -> None:
     _, body = from_collection(start_body(**{"media.downloaded": True}))
     response = client.post("/ee/va/v1/sessionStart", json=body)

@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -475,7 +476,11 @@ def test_full_queue_503_over_http(make_client: Any, blocked_writer: Any) -> None
     assert_error(post_json(client, "/api/v1/sessions", start_body()), 503, [])
     assert_error(post_json(client, "/api/v1/downloaded", _batch()), 503, [])
     release.set()
-    # once the writer catches up, the same event is accepted
+    # once the writer catches up (the queue empties: waited for, so the check is not a race
+    # with the writer thread), the same event is accepted
+    deadline = time.monotonic() + 10
+    while storage.queue_depth() and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert post_json(client, events_url(sid), ev("play", TS0 + 1000, 0)).status_code == 204
     assert report(client, sid)["sessionDetails"]["isPlayed"] is True
 

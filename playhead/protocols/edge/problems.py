@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import msgspec
 
-from playhead.errors import FieldError
+from playhead.errors import MAX_PROBLEMS, FieldError
 
 PROBLEM_JSON: Final = b"application/problem+json"
 _TYPE: Final = "https://ns.adobe.com/aep/errors/va-edge-{code:04d}-{status}"
@@ -27,7 +27,10 @@ def problem_type(status: int) -> str:
     return _TYPE.format(code=status, status=status)
 
 
-def _problem(status: int, detail: str, errors: list[FieldError]) -> dict[str, Any]:
+def _problem(status: int, detail: str, errors: list[FieldError], omitted: int) -> dict[str, Any]:
+    more = omitted + max(0, len(errors) - MAX_PROBLEMS)
+    if more:
+        errors = [*errors[:MAX_PROBLEMS], FieldError("$", f"{more} more problems not listed")]
     doc: dict[str, Any] = {
         "type": problem_type(status),
         "status": status,
@@ -42,15 +45,22 @@ def _problem(status: int, detail: str, errors: list[FieldError]) -> dict[str, An
     return doc
 
 
-def problem(status: int, detail: str, errors: list[FieldError] | None = None) -> bytes:
-    """An ``application/problem+json`` body for ``status``."""
-    return _encode(_problem(status, detail, errors or []))
+def problem(
+    status: int, detail: str, errors: list[FieldError] | None = None, omitted: int = 0
+) -> bytes:
+    """An ``application/problem+json`` body for ``status`` listing at most
+    :data:`~playhead.errors.MAX_PROBLEMS` fields, then how many more failed."""
+    return _encode(_problem(status, detail, errors or [], omitted))
 
 
-def multi_status(detail: str, errors: list[FieldError]) -> bytes:
+def multi_status(detail: str, errors: list[FieldError], omitted: int = 0) -> bytes:
     """The 207 body of a sessionStart that does not validate: no session, the errors."""
     return _encode(
-        {"requestId": str(uuid.uuid4()), "handle": [], "errors": [_problem(400, detail, errors)]}
+        {
+            "requestId": str(uuid.uuid4()),
+            "handle": [],
+            "errors": [_problem(400, detail, errors, omitted)],
+        }
     )
 
 
