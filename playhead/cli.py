@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from typing import Any
 
 import click
@@ -155,6 +156,7 @@ def serve(**options: Any) -> None:
     def worker(k: int) -> None:
         worker_settings = dataclasses.replace(settings, node_id=f"{node}/w{k}")
         configure_logging(worker_settings.node_id, settings.log_level)
+        logging.getLogger("playhead").info("worker %d of %d starting", k, settings.workers)
         sock = reuse_port_socket(settings.host, settings.port)
         uvicorn.run(create_app(worker_settings, manage_gc=True), fd=sock.fileno(), **run)
 

@@ -336,3 +336,56 @@ def test_redis_flushed_mid_run_loses_nothing_and_reports_stay_exact(
     assert statuses[404] == 0 and statuses[500] == 0
     time.sleep(4.0)
     _check_log_and_reports(cluster, acked, client)
+
+
+def test_simulated_sessions_shuffled_on_two_nodes_equal_the_single_process(
+    cluster: Cluster, client: TestClient
+) -> None:
+    """The property, over the simulator's sessions: any arrival order, any node, four events of
+    one session in flight at once, and the report is the single process's for the same log."""
+    rng = random.Random(21)
+    acked: dict[str, list[dict[str, Any]]] = {}
+    for i in range(6):
+        bodies = generate_session(21, i, start_ts=TS0)
+        location = cluster.start_session(rng, bodies[0])
+        rest = bodies[1:]
+        rng.shuffle(rest)
+        statuses = send_all(cluster, location, rest, seed=i, parallel=4)
+        assert set(statuses) <= {204, 410}, Counter(statuses)
+        acked[location] = [b for b, s in zip(rest, statuses, strict=True) if s == 204]
+        assert len(acked[location]) >= len(rest) // 2
+    _check_log_and_reports(cluster, acked, client)
+
+
+def test_two_workers_on_one_port_share_sqlite_and_redis(tmp_path: Path) -> None:
+    redis_url = fresh_redis(13)
+    server = ServerProcess(tmp_path / "w.db", "--state", redis_url, "--workers", "2",
+                           "--node-id", "box", "--log-level", "info", log_dir=tmp_path)  # fmt: skip
+    try:
+        server.start(timeout=30)
+        location = request(server.url, "POST", "/api/v1/sessions", start_body())[1]
+        events = [ev("play", TS0 + 1000, 0)]
+        events += [ev("ping", TS0 + 1000 + 10_000 * i, 10 * i) for i in range(1, 30)]
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(
+                lambda e: request(server.url, "POST", location + "/events", e)[0], events
+            ))  # fmt: skip
+        assert statuses == [204] * 30
+        body = report(cast(Cluster, _One(server.url)), location, random.Random(1))
+        assert body["sessionDetails"]["timePlayed"] == pytest.approx(290.0)
+    finally:
+        server.stop()
+        redis_client(redis_url).flushdb()
+    log = server.log.read_text()
+    assert "box/w1" in log and "box/w2" in log
+    assert "2 worker(s)" in log
+
+
+class _One:
+    """A one-node stand-in for :class:`Cluster` where only ``any`` is needed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def any(self, rng: random.Random) -> str:
+        return self.url
