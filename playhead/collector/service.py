@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from playhead.collector import lifecycle
@@ -90,6 +90,10 @@ class Collector:
         self.ids = IdBlocks(storage.reserve_ids)
         #: the live session if this process holds it in memory (no I/O); else :meth:`check`
         self.held: Callable[[str], LiveSession | None] = state.peek
+        # a shared state's load for an event reserves its sequence number in the same trip
+        self._load_for_event: Callable[[str], Awaitable[LiveSession | None]] = getattr(
+            state, "take", state.load
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ sessions
@@ -166,8 +170,9 @@ class Collector:
     # ------------------------------------------------------------------ events
     async def check(self, sid: str) -> LiveSession:
         """The held session ``sid``; for one not held, 404 for an unknown sid, 410 (counted) for
-        one closed and no longer held."""
-        live = await self.state.load(sid)
+        one closed and no longer held. A shared state reserves the event's sequence number in
+        the same round trip (one never used, after a 400, is settled by the sweeper later)."""
+        live = await self._load_for_event(sid)
         if live is not None:
             return live
         row = await self.storage.read(queries.find_session(sid)) if _SID.fullmatch(sid) else None

@@ -56,6 +56,7 @@ class LiveSession:
         "stale",
         "started_ms",
         "summarized",
+        "taken",
         "version",
     )
 
@@ -95,6 +96,7 @@ class LiveSession:
         self.reserved: dict[int, int] | None = None
         self.stale: Sequence[int] = ()
         self.settled: Sequence[int] = ()
+        self.taken = 0  # a sequence number reserved with the load, not yet handed out
         # what to do once the change under way is committed (a close's writes, a summary)
         self.effects: list[Callable[[], object]] | None = None
 

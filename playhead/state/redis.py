@@ -105,6 +105,22 @@ local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return redis.call('EXISTS', ARGV[1]) end
 return h
 """
+# KEYS: session, due index. ARGV: ready marker, now, look-again-at, member. As _LOAD, and for
+# an open session the next sequence number reserved in the same step (its first element).
+_TAKE = """
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return redis.call('EXISTS', ARGV[1]) end
+local v, c
+for i = 1, #h, 2 do
+  if h[i] == 'v' then v = h[i + 1] elseif h[i] == 'c' then c = h[i + 1] end
+end
+if c ~= '0' then table.insert(h, 1, 0) return h end
+local seq = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'p' .. seq, ARGV[2], 'v', tonumber(v) + 1)
+redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[4])
+table.insert(h, 1, seq)
+return h
+"""
 # KEYS: session, due index, open count. ARGV: blob, last seq, closed, deadline, member.
 _ADD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -155,6 +171,7 @@ return m
 """
 _SCRIPTS: Final = {
     "load": _LOAD,
+    "take": _TAKE,
     "add": _ADD,
     "reserve": _RESERVE,
     "commit": _COMMIT,
@@ -266,6 +283,37 @@ class RedisState:
             await self.remove(sid)
             return None
 
+    async def take(self, sid: str) -> LiveSession | None:
+        """:meth:`load` and, if the session is open, :meth:`reserve_seq` in one step (the next
+        :meth:`reserve_seq` of the copy answers the number reserved); the event path's load."""
+        try:
+            member = bytes.fromhex(sid)
+        except ValueError:
+            return None
+        now = self._clock()
+        args = [READY, now, now + self._stale_ms, member]
+        found = await self._script("take", [_key(member), DUE], args)
+        if isinstance(found, int):
+            if found == 0:
+                raise Overloaded(_NOT_READY)
+            return None
+        seq = int(found[0])
+        try:
+            live = self._session(sid, found[1:])
+        except ValueError:
+            await self.remove(sid)
+            return None
+        if seq:
+            # the fields were read before the reservation: apply it to the copy
+            live.version += 1
+            live.next_seq = seq + 1
+            reserved = dict(live.reserved) if live.reserved else {}
+            reserved[seq] = now
+            live.reserved = reserved
+            live.settled = (seq,)
+            live.taken = seq
+        return live
+
     def _session(self, sid: str, fields: list[bytes]) -> LiveSession:
         values = dict(zip(fields[::2], fields[1::2], strict=True))
         record = _decode(values[b"b"])
@@ -356,6 +404,9 @@ class RedisState:
         """The session's next sequence number, reserved atomically across processes, or 0 if
         the session changed since it was loaded (load it again); the session's version moves on
         with the reservation."""
+        if session.taken:  # reserved when it was loaded
+            seq, session.taken = session.taken, 0
+            return seq
         member = bytes.fromhex(session.sid)
         now = self._clock()
         args = [session.version, now, now + self._stale_ms, member]

@@ -198,3 +198,23 @@ def test_a_snapshot_of_another_format_is_dropped_to_be_rebuilt_from_the_log(url:
         return await a.load(live(1).sid), int(redis_client(url).exists(key))
 
     assert run(a, body=body()) == (None, 0)
+
+
+def test_take_loads_and_reserves_in_one_step_only_for_an_open_session(url: str) -> None:
+    a, b = pair(url)
+
+    async def body() -> tuple[int, int, int, int]:
+        await a.add(live(1))
+        taken = await a.take(live(1).sid)
+        first = await a.reserve_seq(taken)  # the number reserved with the load
+        other = await b.load(live(1).sid)
+        second = await b.reserve_seq(other)
+        taken.close_reason, taken.closed_ms, taken.evict_ms = "idle", 6_000, 40_000
+        stale_copy_commit = await a.commit(taken, taken.version)  # b reserved meanwhile
+        closed = await b.load(live(1).sid)
+        closed.close_reason, closed.closed_ms, closed.evict_ms = "idle", 6_000, 40_000
+        assert await b.commit(closed, closed.version)
+        again = await a.take(live(1).sid)
+        return first, second, int(stale_copy_commit), again.taken
+
+    assert run(a, b, body=body()) == (1, 2, 0, 0)
