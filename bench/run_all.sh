@@ -14,6 +14,7 @@ step "$PY" bench/durability.py
 step "$PY" bench/report_latency.py
 step "$PY" bench/startup.py
 step "$PY" bench/enrichment.py
+step "$PY" bench/scaling.py          # needs Redis and PostgreSQL on this machine
 echo
 "$PY" bench/summary.py
 exit $status
