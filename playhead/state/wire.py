@@ -1,11 +1,12 @@
 """One pipelined connection to Redis for the hot path's scripts (hiredis parses the replies).
 
 redis-py's asyncio client spends about 80 µs of CPU per command here (a pooled connection taken
-and given back, a task per read); the three commands an event needs then cost more than the
-whole embedded server spends on it. Redis answers the commands of one connection in the order
-sent, so this client writes each command at once and resolves a queue of futures, in order,
-from the replies: about 10 µs a command. A watchdog fails every command waiting longer than the
-timeout and drops the connection; the next command connects again.
+and given back, a task per read); the commands an event needs then cost more than the whole
+embedded server spends on it. Redis answers the commands of one connection in the order sent,
+so this client queues each command, writes all those of one pass of the event loop with one
+system call, and resolves a queue of futures, in order, from the replies. A watchdog fails
+every command waiting longer than the timeout and drops the connection; the next command
+connects again.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class _Protocol(asyncio.Protocol):
         self.waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        # commands written in one go at the end of the event loop's current pass: one system
+        # call for all the requests that ran in it, not one each (~30 µs apiece here)
+        self.pending: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
@@ -67,8 +71,19 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.fail(RedisDown(f"connection to Redis lost: {exc!r}"))
 
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        transport = self.transport
+        if self.lost or transport is None or not pending:
+            return
+        try:
+            transport.write(b"".join(pending))
+        except (OSError, RuntimeError) as exc:  # closed under us (uvloop raises here)
+            self.fail(RedisDown(f"connection to Redis lost: {exc!r}"))
+
     def fail(self, exc: Exception) -> None:
         self.lost = True
+        self.pending = []
         while self.waiting:
             future, _ = self.waiting.popleft()
             if not future.done():
@@ -132,12 +147,11 @@ class Wire:
         transport = protocol.transport
         if protocol.lost or transport is None or transport.is_closing():
             raise RedisDown("connection to Redis lost")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            transport.write(_command(args))
-        except (OSError, RuntimeError) as exc:  # closed under us (uvloop raises here)
-            protocol.fail(RedisDown(f"connection to Redis lost: {exc!r}"))
-            raise RedisDown(f"connection to Redis lost: {exc!r}") from None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not protocol.pending:
+            loop.call_soon(protocol.flush)
+        protocol.pending.append(_command(args))
         protocol.waiting.append((future, time.monotonic()))
         return future
 
