@@ -207,5 +207,6 @@ def create_app(
         max_event_bytes=event_bytes,
         max_batch_bytes=batch_bytes,
         client=client,
+        credentials=settings.edge_cors_credentials,  # the Web SDK's credentialed fetches
     )
     return IngestApp(collection, edge, web, prefix=settings.prefix)

@@ -131,8 +131,9 @@ def serve(**options: Any) -> None:
     except ConfigError as exc:
         raise _config_error(exc) from None
     node = node_id(settings)
+    scheme = "https" if settings.tls_certfile else "http"
     click.echo(
-        f"Playhead {__version__} on http://{settings.host}:{settings.port}"
+        f"Playhead {__version__} on {scheme}://{settings.host}:{settings.port}"
         f"{settings.prefix}/api/v1/sessions  (db {settings.db}; state {_state_name(settings)}; "
         f"node {node}; {settings.workers} worker(s); demo at /demo)",
         err=True,
@@ -147,6 +148,8 @@ def serve(**options: Any) -> None:
         "loop": "auto",
         "http": guarded_protocol(settings.max_header_bytes, settings.header_timeout),
         "timeout_graceful_shutdown": 5,
+        "ssl_certfile": settings.tls_certfile or None,
+        "ssl_keyfile": settings.tls_keyfile or None,
     }
     if settings.workers == 1:
         configure_logging(node, settings.log_level)

@@ -74,6 +74,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For is believed.",
     ),
+    Setting("tls_certfile", str, "", "PEM certificate (chain): serve HTTPS (with --tls-keyfile)."),
+    Setting("tls_keyfile", str, "", "PEM private key of --tls-certfile."),
+    Setting(
+        "edge_cors_credentials",
+        bool,
+        False,
+        "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
+    ),
     Setting("state", str, "memory", "Live session state: memory (one process) or a redis:// URL."),
     Setting("node_id", str, "", "This process's name in logs (default: host name and port)."),
 )
@@ -114,6 +122,9 @@ class Settings:
     log_level: str = "warning"
     geoip_db: str = ""
     trusted_proxies: str = ""
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    edge_cors_credentials: bool = False
     state: str = "memory"
     node_id: str = ""
 
@@ -185,6 +196,11 @@ def _validate(values: dict[str, Any]) -> None:
     values["state"] = state
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
+    if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):
+        raise ConfigError("tls_certfile and tls_keyfile go together: set both or neither")
+    for name in ("tls_certfile", "tls_keyfile"):
+        if values[name] and not os.path.isfile(values[name]):
+            raise ConfigError(f"{name}: no such file {values[name]!r}")
 
 
 def load_settings(

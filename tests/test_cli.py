@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import secrets
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +23,9 @@ from click.testing import CliRunner
 from playhead import __version__
 from playhead.cli import cli
 from playhead.config import load_settings
+from playhead.errors import ConfigError
 from tests.helpers import ServerProcess, free_port, start_body
+from tests.helpers.tls import OPENSSL, self_signed
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "playhead" / "storage" / "migrations"
 
@@ -296,3 +300,35 @@ def test_migrate_a_postgresql_database() -> None:
         assert again.output.strip() == "applied: nothing (up to date)"
     finally:
         asyncio.run(admin(f"DROP DATABASE IF EXISTS {name}"))
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
+def test_serve_over_https_with_a_certificate(
+    server_process: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    cert, key = self_signed(tmp_path)
+    server = server_process("--tls-certfile", str(cert), "--tls-keyfile", str(key))
+    server.start()
+    assert server.url.startswith("https://")
+    request = urllib.request.Request(
+        server.url + "/api/v1/sessions", data=json.dumps(start_body()).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10, context=server.ssl_context) as response:
+        assert response.status == 201
+    plain = server.url.replace("https://", "http://") + "/api/v1/schemas/ping"
+    with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        urllib.request.urlopen(plain, timeout=5).read()  # no plain HTTP on that port
+
+
+def test_tls_files_go_together_and_must_exist(tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+    with pytest.raises(ConfigError, match="set both or neither"):
+        load_settings({"tls_certfile": str(cert)})
+    with pytest.raises(ConfigError, match="set both or neither"):
+        load_settings({"tls_keyfile": str(cert)})
+    with pytest.raises(ConfigError, match="tls_keyfile: no such file"):
+        load_settings({"tls_certfile": str(cert), "tls_keyfile": str(tmp_path / "no.pem")})
+    both = load_settings({"tls_certfile": str(cert), "tls_keyfile": str(cert)})
+    assert (both.tls_certfile, both.tls_keyfile) == (str(cert), str(cert))
+    assert load_settings({}).tls_certfile == ""

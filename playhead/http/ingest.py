@@ -33,6 +33,8 @@ class IngestApp:
         self.fallback = fallback
         self.roots = ("/api/v1/",) + ((prefix + "/api/v1/",) if prefix else ())
         self.edge_roots = ("/ee/va/v1/",) + ((prefix + "/ee/va/v1/",) if prefix else ())
+        interact = "/ee/v1/interact"  # where the Web SDK starts its media sessions
+        self.interact_paths = (interact,) + ((prefix + interact,) if prefix else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route a request: ingest API paths to their protocol, everything else to fallback."""
@@ -46,4 +48,7 @@ class IngestApp:
                 if path.startswith(root):
                     await self.edge.handle(path[len(root) :], scope, receive, send)
                     return
+            if path in self.interact_paths:  # the Web SDK's media sessionStart
+                await self.edge.handle(None, scope, receive, send)
+                return
         await self.fallback(scope, receive, send)

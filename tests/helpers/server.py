@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -31,11 +32,15 @@ class ServerProcess:
         self.args = args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # served over HTTPS with --tls-certfile: trust that certificate (and only it)
+        certfile = args[args.index("--tls-certfile") + 1] if "--tls-certfile" in args else None
+        self.ssl_context = ssl.create_default_context(cafile=certfile) if certfile else None
 
     @property
     def url(self) -> str:
         """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> float:
         """Start the server and wait until it answers; returns the seconds it took."""
@@ -51,7 +56,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                urllib.request.urlopen(self.url + "/api/v1/schemas/ping", timeout=1).read()
+                urllib.request.urlopen(
+                    self.url + "/api/v1/schemas/ping", timeout=1, context=self.ssl_context
+                ).read()
                 return time.monotonic() - started
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.02)

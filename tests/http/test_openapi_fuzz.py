@@ -20,7 +20,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
 DOC = json.loads((Path(playhead.__file__).parent / "openapi.json").read_text())
-schema = schemathesis.openapi.from_dict(DOC).include(path_regex="^/(api|ee/va)/v1/")
+schema = schemathesis.openapi.from_dict(DOC).include(path_regex="^/(api|ee/va|ee)/v1/")
 
 
 @pytest.fixture(scope="module")

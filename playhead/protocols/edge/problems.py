@@ -78,3 +78,45 @@ def new_session(sid: str) -> bytes:
             ],
         }
     )
+
+
+def interact_answer(
+    sessions: list[tuple[int, str]], ignored: list[tuple[int, str]], errors: list[bytes]
+) -> bytes:
+    """The body answering ``POST /ee/v1/interact``: a ``media-analytics:new-session`` handle
+    per session started (``eventIndex`` its place in ``events``), a warning per event ignored
+    (index, eventType), and the problem of each ``media.sessionStart`` that did not validate."""
+    doc: dict[str, Any] = {
+        "requestId": str(uuid.uuid4()),
+        "handle": [
+            {
+                "type": "media-analytics:new-session",
+                "payload": [{"sessionId": sid}],
+                "eventIndex": index,
+            }
+            for index, sid in sessions
+        ],
+    }
+    if ignored:
+        doc["warnings"] = [
+            {
+                "status": 200,
+                "title": "Event not collected",
+                "detail": f"Playhead collects media only; this {event_type!r} event is ignored.",
+                "report": {"eventIndex": index},
+            }
+            for index, event_type in ignored
+        ]
+    if errors:
+        doc["errors"] = [msgspec.Raw(e) for e in errors]
+    return _encode(doc)
+
+
+def start_problem(detail: str, errors: list[FieldError], omitted: int, index: int) -> bytes:
+    """The problem of one ``media.sessionStart`` of an interact body that did not validate."""
+    doc = _problem(400, detail, errors, omitted)
+    if "report" in doc:
+        doc["report"]["eventIndex"] = index
+    else:
+        doc["report"] = {"eventIndex": index}
+    return _encode(doc)
