@@ -113,8 +113,8 @@ def run_one(
     print(f"\n== {name}")
     cpu = "0" if "--workers" not in extra else "0,1"
     server = ServerProcess(db=db, extra=extra, cpu=cpu, port=free_port())
-    server.start()
     try:
+        server.start()
         lua = Path(tempfile.mkdtemp(prefix="bench-scaling-")) / "data.lua"
         make_pool(server.port, sessions, lua)
         time.sleep(1.0)
