@@ -16,6 +16,7 @@ step "$PY" bench/startup.py
 step "$PY" bench/metrics_cost.py         # metrics_cost.json (metrics on/off)
 step "$PY" bench/enrichment.py
 step "$PY" bench/aggregates.py        # about 5 minutes at its default 200,000 sessions
+step "$PY" bench/scaling.py          # needs Redis and PostgreSQL on this machine
 echo
 "$PY" bench/summary.py
 exit $status

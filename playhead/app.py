@@ -13,19 +13,21 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from playhead.collector import Clock, Collector, lifecycle, wall_clock_ms
-from playhead.collector.restore import restore
+from playhead.collector.restore import rebuild_shared, restore
 from playhead.collector.sweeper import sweep
 from playhead.config import Settings
 from playhead.engine import Limits
 from playhead.enrichment import Enricher, GeoDatabase
-from playhead.errors import ClientError
+from playhead.errors import ClientError, ConfigError
 from playhead.http.access import GUARDED_PREFIXES, Access, ReadGuard
 from playhead.http.collection_api import CollectionAPI
 from playhead.http.drain import shutdown_budget
@@ -39,7 +41,7 @@ from playhead.ops.retention import Retention
 from playhead.ops.scheduler import Scheduler
 from playhead.ops.stats import TrafficLog
 from playhead.reports.session import SessionReports
-from playhead.state import LiveState
+from playhead.state import LiveSession, LiveState
 from playhead.state.memory import MemoryState
 from playhead.storage import Storage, open_storage
 from playhead.tally import Tally
@@ -106,7 +108,7 @@ def build_services(
         stall_timeout_ms=int(settings.stall_timeout * 1000),
         max_duration_ms=int(settings.max_duration * 1000),
     )
-    state = MemoryState(lambda live: lifecycle.deadline(live, rules))
+    state = open_state(settings, rules, clock)
     tally = Tally()
     geo = GeoDatabase(settings.geoip_db) if settings.geoip_db else None
     collector = Collector(
@@ -137,6 +139,9 @@ def build_services(
     traffic = TrafficLog(tally, storage, state)
     scheduler.add("traffic log", settings.stats_interval, traffic.traffic)
     scheduler.add("overload log", 1.0, traffic.overload)
+    if state.shared:
+        owner = node_id(settings)
+        scheduler.add("rebuild", 1.0, lambda: _rebuild(collector, owner))
     return Services(settings, storage, state, collector, reports, scheduler, metrics)
 
 
@@ -159,10 +164,38 @@ async def _shut_down(services: Services) -> None:
     await services.scheduler.stop()
     await services.collector.shutdown(timeout=services.settings.drain_timeout / 2)
     await services.storage.stop()
+    if services.state.shared:
+        await services.state.stop()  # type: ignore[attr-defined]
+
+
+def open_state(settings: Settings, rules: lifecycle.Rules, clock: Clock) -> LiveState:
+    """The live-state backend ``settings.state`` names (Redis needs the ``redis`` extra)."""
+
+    def deadline(live: LiveSession) -> int | None:
+        return lifecycle.deadline(live, rules)
+
+    if settings.state == "memory":
+        return MemoryState(deadline)
+    try:
+        from playhead.state.redis import RedisState
+    except ImportError:
+        raise ConfigError(
+            '--state redis:// needs the "redis" extra: pip install "playhead[redis]"'
+        ) from None
+    return RedisState(settings.state, deadline, timeout=settings.storage_timeout, clock=clock)
+
+
+def node_id(settings: Settings) -> str:
+    """This process's name in logs: ``--node-id``, else host name and port."""
+    return settings.node_id or f"{socket.gethostname()}:{settings.port}"
 
 
 async def _settle_garbage_async() -> None:
     settle_garbage()
+
+
+async def _rebuild(collector: Collector, owner: str) -> None:
+    await rebuild_shared(collector, owner)
 
 
 def create_app(
@@ -184,7 +217,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await storage.start()
-        restored = await restore(collector)
+        shared: Any = services.state if services.state.shared else None
+        if shared is not None:
+            await shared.start()
+            await rebuild_shared(collector, node_id(settings))  # if lost; logged there
+            restored = 0
+        else:
+            restored = await restore(collector)
         # timeouts that fell due while the server was down are applied now (rule 9)
         await sweep(collector)
         if restored:

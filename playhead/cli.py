@@ -8,6 +8,9 @@ Every ``serve`` option comes from the settings table in :mod:`playhead.config`, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
+import logging.config
 import os
 from typing import Any
 
@@ -112,11 +115,12 @@ def serve(**options: Any) -> None:
     """Run the server (SQLite by default; creates the database file if missing)."""
     try:
         settings = load_settings(options)
-        if settings.workers > 1:
+        if settings.workers > 1 and settings.state == "memory":
             raise ConfigError(
-                "--workers above 1 needs a shared live-session store (Redis), which this "
-                "version does not have yet; run one worker (it carries tens of thousands of "
-                "events/s)."
+                f"--workers {settings.workers} needs a shared live-session store: with --state "
+                "memory each worker would hold only its own sessions, and an event reaching "
+                "another worker would not find its session. Use --state redis://HOST:6379/0 "
+                '(pip install "playhead[redis]"), or run one worker.'
             )
         from playhead.http.access import check_exposure
 
@@ -129,41 +133,70 @@ def serve(**options: Any) -> None:
         prepare_multiprocess_metrics(settings.workers)
         import uvicorn
 
-        from playhead.app import create_app, services_of
+        from playhead.app import create_app, node_id, services_of
         from playhead.http.server import guarded_protocol
+        from playhead.workers import reuse_port_socket, run_workers
 
-        app = create_app(settings, manage_gc=True)
+        if settings.workers == 1:
+            app = create_app(settings, manage_gc=True)
     except ConfigError as exc:
         raise _config_error(exc) from None
+    node = node_id(settings)
     scheme = "https" if settings.tls_certfile else "http"
     click.echo(
         f"Playhead {__version__} on {scheme}://{settings.host}:{settings.port}"
-        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; demo at /demo, "
-        "dashboard at /dashboard)",
+        f"{settings.prefix}/api/v1/sessions  (db {settings.db}; state {_state_name(settings)}; "
+        f"node {node}; {settings.workers} worker(s); demo at /demo, dashboard at /dashboard)",
         err=True,
     )
     raise_descriptor_limit()
     from playhead.http.drain import DrainingServer, in_flight_timeout
     from playhead.ops.logs import logging_config
+    from playhead.ops.multiproc import mark_process_dead
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        log_config=logging_config(settings.log_level, settings.log_format),
-        # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
-        proxy_headers=False,
-        server_header=False,
-        loop="auto",
-        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
-        # typed int, used as asyncio.wait_for's timeout: fractions work
-        timeout_graceful_shutdown=in_flight_timeout(settings.drain_timeout),  # type: ignore[arg-type]
-        ssl_certfile=settings.tls_certfile or None,
-        ssl_keyfile=settings.tls_keyfile or None,
-    )
-    DrainingServer(config, services_of(app).begin_drain).run()
+    def serve_app(served: Any, node_name: str, **where: Any) -> None:
+        """Run one server process until its drain is done."""
+        config = uvicorn.Config(
+            served,
+            log_level=settings.log_level,
+            access_log=False,
+            log_config=logging_config(settings.log_level, settings.log_format, node=node_name),
+            # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
+            proxy_headers=False,
+            server_header=False,
+            loop="auto",
+            http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
+            # typed int, used as asyncio.wait_for's timeout: fractions work
+            timeout_graceful_shutdown=in_flight_timeout(settings.drain_timeout),  # type: ignore[arg-type]
+            ssl_certfile=settings.tls_certfile or None,
+            ssl_keyfile=settings.tls_keyfile or None,
+            **where,
+        )
+        DrainingServer(config, services_of(served).begin_drain).run()
+
+    if settings.workers == 1:
+        serve_app(app, node, host=settings.host, port=settings.port)
+        return
+
+    def worker(k: int) -> None:
+        worker_settings = dataclasses.replace(settings, node_id=f"{node}/w{k}")
+        sock = reuse_port_socket(settings.host, settings.port)
+        worker_app = create_app(worker_settings, manage_gc=True)
+        logging.config.dictConfig(
+            logging_config(settings.log_level, settings.log_format, node=worker_settings.node_id)
+        )
+        logging.getLogger("playhead").info("worker %d of %d starting", k, settings.workers)
+        serve_app(worker_app, worker_settings.node_id, fd=sock.fileno())
+
+    run_workers(settings.workers, worker, on_exit=mark_process_dead)
+
+
+def _state_name(settings: Any) -> str:
+    """The live-state backend, without any password in its URL."""
+    if settings.state == "memory":
+        return "memory"
+    scheme, _, rest = settings.state.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 @cli.command()

@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", int, 8000, "TCP port to listen on."),
     Setting("db", str, "playhead.db", "SQLite file (created if missing) or postgresql:// URL."),
     Setting("prefix", str, "", "Extra path prefix for the Collection API, e.g. /va."),
-    Setting("workers", int, 1, "Worker processes (only 1 until a shared live-state store exists)."),
+    Setting("workers", int, 1, "Worker processes on one port (above 1 needs --state redis://)."),
     Setting("strict", bool, False, "Refuse sessions lacking account/player keys (protocol 400)."),
     Setting("idle_timeout", float, 600.0, "Seconds without any event before a session closes."),
     Setting("stall_timeout", float, 1800.0, "Seconds of event time with an unchanged playhead."),
@@ -97,6 +97,8 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
     ),
+    Setting("state", str, "memory", "Live session state: memory (one process) or a redis:// URL."),
+    Setting("node_id", str, "", "This process's name in logs (default: host name and port)."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -148,6 +150,8 @@ class Settings:
     tls_certfile: str = ""
     tls_keyfile: str = ""
     edge_cors_credentials: bool = False
+    state: str = "memory"
+    node_id: str = ""
 
 
 def _convert(setting: Setting, raw: Any) -> Any:
@@ -210,6 +214,12 @@ def _validate(values: dict[str, Any]) -> None:
         )
     values["log_level"] = log_level
     _validate_operations(values)
+    state = values["state"].strip()
+    if state.lower() == "memory":
+        state = "memory"
+    elif not state.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"state must be memory or a redis:// URL, got {values['state']!r}")
+    values["state"] = state
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
     if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):

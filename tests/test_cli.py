@@ -63,16 +63,24 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.stdout.strip() == f"playhead, version {__version__}"
 
 
-def test_more_than_one_worker_is_refused_with_a_reason() -> None:
+def test_more_than_one_worker_on_memory_state_is_refused_with_why_and_what_to_use() -> None:
     result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
     assert result.exit_code == 2
-    assert "--workers above 1 needs a shared live-session store" in result.output
+    assert "--workers 2 needs a shared live-session store" in result.output
+    assert "each worker would hold only its own sessions" in result.output
+    assert "Use --state redis://HOST:6379/0" in result.output
 
 
 def test_serve_is_the_default_command() -> None:
     result = CliRunner().invoke(cli, ["--workers", "3"])
     assert result.exit_code == 2
-    assert "--workers above 1" in result.output
+    assert "--workers 3 needs a shared live-session store" in result.output
+
+
+def test_a_state_that_is_neither_memory_nor_redis_is_a_usage_error() -> None:
+    assert one_line_failure(["serve", "--state", "mongodb://x"]) == (
+        "state must be memory or a redis:// URL, got 'mongodb://x'"
+    )
 
 
 def test_bad_setting_is_a_usage_error() -> None:

@@ -77,6 +77,7 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "simulator": (("client", "events", "protocols", "simulator"), frozenset(IO_LIBRARIES)),
     "app": (("*",), frozenset()),
     "cli": (("*",), frozenset()),
+    "workers": ((), frozenset({"sqlite3", "asyncpg", "redis", "starlette", "uvicorn"})),
     "__init__": (("*",), frozenset()),
     "__main__": (("*",), frozenset()),
 }

@@ -9,7 +9,12 @@ import logging
 from playhead.engine import Limits
 from playhead.reports.replay import decode_log, fold_items
 from playhead.state import LiveSession
-from playhead.storage import Storage, queries
+from playhead.storage import SessionRow, Storage, queries
+
+# A session rebuilt into a shared state from its log numbers its next events this far past its
+# last stored one: a process that reserved numbers before the state was lost may still be
+# storing them, and the (session, seq) key must not refuse either.
+SEQ_GAP = 1000
 
 log = logging.getLogger("playhead.collector")
 
@@ -45,3 +50,24 @@ async def refold(live: LiveSession, storage: Storage, limits: Limits) -> None:
         live.applied_seq = applied
     live.pending = None
     live.refold_task = None
+
+
+async def rebuild_session(
+    row: SessionRow, storage: Storage, limits: Limits, gap: int = 0
+) -> LiveSession | None:
+    """A session's live state folded again from its stored log (``None``: it does not fold)."""
+    stored = await storage.read(queries.session_events(row.id))
+    if not stored:
+        return None
+    items = {item[1]: item for item in decode_log(stored)}
+    folded = fold_items(row.sid, items, limits)
+    if folded is None:
+        log.error("session %s: its sessionStart does not decode; not rebuilt", row.sid)
+        return None
+    live = LiveSession(row.id, row.sid, row.started_ms, folded, stored[0].format)
+    live.next_seq = stored[-1].seq + 1 + gap
+    live.applied_seq = stored[-1].seq
+    live.refused = row.refused
+    if row.state == "closed" and row.close_reason is not None and row.closed_ms is not None:
+        live.close_reason, live.closed_ms = row.close_reason, row.closed_ms
+    return live

@@ -4,12 +4,13 @@ truth), and store again the final summaries a crash may have left behind their l
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from playhead.collector.lifecycle import KEEP_CLOSED_MS
+from playhead.collector.refold import SEQ_GAP
 from playhead.collector.service import Collector
 from playhead.engine import SessionReport
 from playhead.engine.scores import session_scores
@@ -42,9 +43,14 @@ async def _sessions(
         yield current, events
 
 
-async def restore(collector: Collector) -> int:
-    """Hold every open session again, folded from its log; returns how many."""
+async def restore(
+    collector: Collector, keep_alive: Callable[[], Awaitable[object]] | None = None
+) -> int:
+    """Hold every open session again, folded from its log; returns how many. A shared state
+    keeps the sessions it already holds as they are; ``keep_alive`` is awaited every thousand
+    sessions (the rebuild lock's renewal)."""
     count = 0
+    shared = collector.state.shared
     storage = collector.storage
     async for row, stored in _sessions(storage.scan(queries.open_session_events())):
         items = {item[1]: item for item in decode_log(stored)}
@@ -53,14 +59,18 @@ async def restore(collector: Collector) -> int:
             log.error("session %s: its sessionStart does not decode; not restored", row.sid)
             continue
         live = LiveSession(row.id, row.sid, row.started_ms, session, stored[0].format)
-        live.next_seq = stored[-1].seq + 1
+        live.next_seq = stored[-1].seq + 1 + (SEQ_GAP if shared else 0)
         live.applied_seq = stored[-1].seq
         live.refused = row.refused
         await collector.state.add(live)
         trigger = session.close_trigger
         if trigger is not None:
-            await collector.close(live, trigger, session.last_received_ms)
+            held = await collector.state.load(row.sid) if shared else live
+            if held is not None:
+                await collector.close(held, trigger, session.last_received_ms)
         count += 1
+        if keep_alive is not None and count % 1000 == 0:
+            await keep_alive()
     await _repair_final_summaries(collector)
     await _fill_aggregate_columns(collector)
     return count
@@ -98,3 +108,17 @@ async def _repair_final_summaries(collector: Collector) -> None:
             log.exception("session %s: its log does not fold; summary left as it is", row.sid)
             continue
         storage.submit_summary(Summary(row.id, True, collector.clock(), report, stored[-1].seq))
+
+
+async def rebuild_shared(collector: Collector, owner: str) -> bool:
+    """If the shared live state was lost (Redis flushed or restarted empty), rebuild it from the
+    log: one process at a time (a lock in the state), the others answer 503 meanwhile. True if
+    this process rebuilt it."""
+    state: Any = collector.state
+    if await state.ready() or not await state.lock_rebuild(owner):
+        return False
+    log.warning("live state lost: rebuilding it from the log (node %s)", owner)
+    count = await restore(collector, lambda: state.lock_rebuild(owner))
+    await state.mark_ready(owner)
+    log.warning("live state rebuilt: %d open sessions (node %s)", count, owner)
+    return True

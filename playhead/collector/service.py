@@ -17,14 +17,14 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from playhead.addresses import truncate_ip
 from playhead.collector import lifecycle
 from playhead.collector.ids import IdBlocks, new_sid
 from playhead.collector.received import Received
-from playhead.collector.refold import refold
+from playhead.collector.refold import SEQ_GAP, rebuild_session, refold
 from playhead.engine import Lifecycle, Limits, SessionFold, SessionReport, fold
 from playhead.errors import (
     FieldError,
@@ -99,6 +99,10 @@ class Collector:
         self.ids = IdBlocks(storage.reserve_ids)
         #: the live session if this process holds it in memory (no I/O); else :meth:`check`
         self.held: Callable[[str], LiveSession | None] = state.peek
+        # a shared state's load for an event reserves its sequence number in the same trip
+        self._load_for_event: Callable[[str], Awaitable[LiveSession | None]] = getattr(
+            state, "take", state.load
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ sessions
@@ -187,13 +191,22 @@ class Collector:
     # ------------------------------------------------------------------ events
     async def check(self, sid: str) -> LiveSession:
         """The held session ``sid``; for one not held, 404 for an unknown sid, 410 (counted) for
-        one closed and no longer held."""
-        live = await self.state.load(sid)
+        one closed and no longer held. A shared state reserves the event's sequence number in
+        the same round trip (one never used, after a 400, is settled by the sweeper later)."""
+        live = await self._load_for_event(sid)
         if live is not None:
             return live
         row = await self.storage.read(queries.find_session(sid)) if _SID.fullmatch(sid) else None
         if row is None:
             raise UnknownSession()
+        if row.state == "open" and self.state.shared:
+            # open in the log but not in the shared state (a process died between the two)
+            rebuilt = await rebuild_session(row, self.storage, self.limits, SEQ_GAP)
+            if rebuilt is not None:
+                await self.state.add(rebuilt)
+                live = await self.state.load(sid)
+                if live is not None:
+                    return live
         # awaited, so that a report read after the 410 counts it (reads have connections of
         # their own); the 410 stands even if counting it failed
         with contextlib.suppress(StorageUnavailable):
@@ -208,22 +221,26 @@ class Collector:
         :meth:`check` just answered it, if the caller has it."""
         if live is None:
             live = await self.check(sid)
-        if live.format != received.format:
-            raise WrongProtocol(
-                errors=[FieldError("$", f"this session speaks the {live.format} protocol")]
-            )
         now = received.server_ms
-        decision = lifecycle.admit(live, event.ts, now, self.rules)
-        if decision != lifecycle.ACCEPT:
-            version = live.version
-            if decision == lifecycle.IDLE:
-                closing = lifecycle.idle_close(live, self.rules)
-                self._close(live, closing.reason, closing.at)
-            live.refused += 1
-            self.storage.submit_refused(live.session_id)
-            await self.state.commit(live, version)
-            raise SessionClosed()
-        seq = await self.state.reserve_seq(live)
+        while True:
+            if live.format != received.format:
+                raise WrongProtocol(
+                    errors=[FieldError("$", f"this session speaks the {live.format} protocol")]
+                )
+            decision = lifecycle.admit(live, event.ts, now, self.rules)
+            if decision != lifecycle.ACCEPT:
+                version = live.version
+                if decision == lifecycle.IDLE:
+                    closing = lifecycle.idle_close(live, self.rules)
+                    self._close(live, closing.reason, closing.at)
+                live.refused += 1
+                if await self._commit(live, version):
+                    self.storage.submit_refused(live.session_id)
+                    raise SessionClosed()
+            elif seq := await self.state.reserve_seq(live):
+                break
+            # a shared state changed meanwhile (another process): decide again on a fresh copy
+            live = await self.check(sid)
         ticket = self.storage.submit_event(live.session_id, seq, now, received.raw, received.format)
         live.inflight += 1
         try:
@@ -244,14 +261,30 @@ class Collector:
                 live.applied_seq = seq
             if live.close_reason is not None or fold_.close_trigger is not None:
                 self._after_change(live, now)
-            if await self.state.commit(live, version):
+            if await self._commit(live, version):
                 return
-            live = await self.state.load(sid)
-        await self._fold_in(sid, (event, seq, now), live)
+            live = None
+        try:
+            if live is None:
+                live = await self.state.load(sid)
+            await self._fold_in(sid, (event, seq, now), live)
+        except Overloaded:
+            if not self.state.shared:
+                raise
+            # stored, so acknowledged: folded in once the shared state answers again
+            self._spawn(self._fold_in_later(sid, (event, seq, now)))
 
     async def _apply_if_stored(self, sid: str, ticket: WriteTicket, item: Item) -> None:
         if await ticket.settled():
             await self._fold_in(sid, item, await self.state.load(sid))
+
+    async def _fold_in_later(self, sid: str, item: Item) -> None:
+        for _ in range(600):
+            await asyncio.sleep(0.5)
+            with contextlib.suppress(Overloaded):
+                await self._fold_in(sid, item, await self.state.load(sid))
+                return
+        log.error("session %s: event %d stored but not folded in (state unavailable)", sid, item[1])
 
     async def _fold_in(self, sid: str, item: Item, live: LiveSession | None) -> None:
         """Fold a stored event into its live session (``live``, as last loaded): at once when
@@ -270,44 +303,96 @@ class Collector:
                         live.applied_seq = seq
                     if live.close_reason is not None or fold_.close_trigger is not None:
                         self._after_change(live, received)
+                elif self.state.shared:
+                    # a copy: re-folded here, from the log (which holds this event already)
+                    live.pending = [item]
+                    await self._refold_now(live)
+                    self._after_change(live, self.clock())
                 else:
                     live.pending = [item]
                     live.refold_task = self._spawn(self._refold(live))
-            if await self.state.commit(live, version):
+            if self.state.shared and item[1] not in live.settled:
+                live.settled = (*live.settled, item[1])
+            if await self._commit(live, version):
                 return
             live = await self.state.load(sid)
+
+    async def _refold_now(self, live: LiveSession) -> None:
+        """Re-fold a copy of a shared session from the log, within the storage timeout."""
+        try:
+            await asyncio.wait_for(refold(live, self.storage, self.limits), self.timeout)
+        except TimeoutError:
+            raise StorageUnavailable() from None
+
+    async def recover(self, live: LiveSession) -> bool:
+        """Re-fold a shared session whose reserved sequence numbers were never folded in (their
+        process died, or their write failed) from the log, and mark them settled."""
+        version = live.version
+        await self._refold_now(live)
+        live.settled = (*live.settled, *live.stale)
+        live.stale = ()
+        self._after_change(live, self.clock())
+        return await self._commit(live, version)
+
+    async def _commit(self, live: LiveSession, version: int) -> bool:
+        """Commit a change, then do what it decided (a close's writes, a summary)."""
+        if not await self.state.commit(live, version):
+            live.effects = None
+            return False
+        effects = live.effects
+        if effects is not None:
+            live.effects = None
+            for effect in effects:
+                effect()
+        return True
+
+    @staticmethod
+    def _then(live: LiveSession, effect: Callable[[], object]) -> None:
+        """Do ``effect`` once the session's change under way is committed."""
+        if live.effects is None:
+            live.effects = [effect]
+        else:
+            live.effects.append(effect)
 
     async def _refold(self, live: LiveSession) -> None:
         await refold(live, self.storage, self.limits)
         self._after_change(live, self.clock())
-        await self.state.commit(live, live.version)
+        await self._commit(live, live.version)
 
     def _after_change(self, live: LiveSession, now: int) -> None:
         """Close a session whose fold reached a limit; re-store a closed one's final summary
         (a straggler after sessionEnd changed it)."""
         if live.close_reason is not None:
-            self.store_summary(live, final=True)
+            self._then(live, lambda: self.store_summary(live, final=True))
         elif live.fold.close_trigger is not None:
             self._close(live, live.fold.close_trigger, now)
 
     # ------------------------------------------------------------------ closing
-    async def close(self, live: LiveSession, reason: str, closed_ms: int) -> None:
-        """Close a live session once (idempotent), record it durably and commit it."""
+    async def close(self, live: LiveSession, reason: str, closed_ms: int) -> bool:
+        """Close a live session once (idempotent), commit it and record it durably; False when
+        a shared session changed meanwhile (nothing done)."""
         version = live.version
         self._close(live, reason, closed_ms)
-        await self.state.commit(live, version)
+        return await self._commit(live, version)
 
     def _close(self, live: LiveSession, reason: str, closed_ms: int) -> None:
-        """Close a live session once (idempotent) and record it durably (not committed)."""
+        """Close a live session once (idempotent); recorded durably once committed (with a
+        shared state, only the process whose commit wins writes the close)."""
         if live.close_reason is not None:
             return
         live.close_reason = reason
         live.closed_ms = closed_ms
         live.evict_ms = lifecycle.evict_at(reason, closed_ms, self.clock(), self.rules)
-        self.storage.submit_close(live.session_id, reason, closed_ms)
-        self.tally.close(reason)
+        session_id = live.session_id
+
+        def record() -> None:
+            self.storage.submit_close(session_id, reason, closed_ms)
+            self.tally.close(reason)
+
+        self._then(live, record)
         if live.refold_task is None:
-            self.store_summary(live, final=True)
+            live.summarized = live.applied_seq  # kept with the commit: evicting need not redo it
+            self._then(live, lambda: self.store_summary(live, final=True))
 
     async def evict(self, live: LiveSession) -> None:
         """Stop holding a closed session, storing its final summary if it changed since."""

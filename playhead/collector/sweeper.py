@@ -1,8 +1,10 @@
 """Closing sessions whose time is up, from the live state's deadline index (rule 9).
 
 Each sweep asks the live state for the sessions whose deadline has come (never a scan of every
-session) and, for each, closes it (idle, or the maxDuration backstop) or stops holding it once
-closed and past its grace. One session's trouble (logged) never stops the sweep of the others.
+session; with a shared state, each due session is leased to one process at a time). For each,
+it first folds in from the log what a dead process left reserved, then closes it (idle, or the
+maxDuration backstop) or stops holding it once closed and past its grace. One session's trouble
+(logged) never stops the sweep of the others.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ async def sweep(collector: Collector, now: int | None = None) -> int:
     closed = 0
     for live in await collector.state.due(now):
         try:
+            if live.stale and not await collector.recover(live):
+                continue  # it changed meanwhile: whoever changed it scheduled it again
             action = lifecycle.on_deadline(live, now, collector.rules)
             if isinstance(action, lifecycle.Close):
-                await collector.close(live, action.reason, action.at)
-                closed += 1
-                log.debug("session %s closed: %s", live.sid, action.reason)
+                if await collector.close(live, action.reason, action.at):
+                    closed += 1
+                    log.debug("session %s closed: %s", live.sid, action.reason)
             elif action is lifecycle.EVICT:
                 await collector.evict(live)
             else:  # not yet (events in flight, a re-fold): looked at again at the next sweep

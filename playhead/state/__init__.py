@@ -12,13 +12,16 @@ its lifecycle; a :class:`LiveState` holds them behind an async, transition-shape
 - :meth:`~LiveState.count` is the number of open sessions.
 
 The in-memory backend (:mod:`playhead.state.memory`) holds the objects themselves, so a load
-and a commit cost nothing; it is why ``--workers`` above 1 needs another backend.
+and a commit cost nothing, for one process. The Redis backend (:mod:`playhead.state.redis`)
+is shared by any number of processes: a load is a copy, a commit a compare-and-set, and
+:meth:`~LiveState.reserve_seq` may answer 0 (the session changed since it was loaded: load it
+again). Backends shared between processes have ``shared = True``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from playhead.engine import Lifecycle, SessionFold
@@ -36,6 +39,7 @@ class LiveSession:
         "close_reason",
         "closed_ms",
         "counted",
+        "effects",
         "evict_ms",
         "fold",
         "format",
@@ -44,11 +48,15 @@ class LiveSession:
         "pending",
         "refold_task",
         "refused",
+        "reserved",
         "scheduled",
         "session_id",
+        "settled",
         "sid",
+        "stale",
         "started_ms",
         "summarized",
+        "taken",
         "version",
     )
 
@@ -82,6 +90,15 @@ class LiveSession:
         self.version = 0  # bumped by every commit
         self.scheduled: int | None = None  # when the deadline index looks at it next
         self.counted = False  # counted as open by the live state
+        # a shared backend's bookkeeping, empty in memory: the sequence numbers reserved and not
+        # yet folded in (seq -> when reserved), those of them reserved so long ago that their
+        # process is taken to be gone, and those the next commit marks folded in
+        self.reserved: dict[int, int] | None = None
+        self.stale: Sequence[int] = ()
+        self.settled: Sequence[int] = ()
+        self.taken = 0  # a sequence number reserved with the load, not yet handed out
+        # what to do once the change under way is committed (a close's writes, a summary)
+        self.effects: list[Callable[[], object]] | None = None
 
     @property
     def closed(self) -> bool:
@@ -109,6 +126,9 @@ Deadline = Callable[[LiveSession], int | None]
 class LiveState(Protocol):
     """Where live sessions are kept between requests."""
 
+    #: True when other processes share the state (a load is then a copy, not the object)
+    shared: bool
+
     async def load(self, sid: str) -> LiveSession | None:
         """The live session with this public id, if it is held."""
 
@@ -127,7 +147,8 @@ class LiveState(Protocol):
         """Stop holding a session (after it closed and its grace passed)."""
 
     async def reserve_seq(self, session: LiveSession) -> int:
-        """The session's next arrival sequence number (unique within the session)."""
+        """The session's next arrival sequence number (unique within the session), or 0 when a
+        shared backend finds the session changed since it was loaded."""
 
     async def due(self, now: int) -> list[LiveSession]:
         """The held sessions whose deadline is ``now`` or earlier."""

@@ -22,6 +22,8 @@ class MemoryState:
         deadline: when the sweeper must look at a session next (``None``: never).
     """
 
+    shared = False
+
     def __init__(self, deadline: Deadline) -> None:
         self._sessions: dict[str, LiveSession] = {}
         self._heap: list[tuple[int, str]] = []

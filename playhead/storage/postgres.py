@@ -67,6 +67,10 @@ _CLEAR_ITEMS = tuple(
     f"DELETE FROM {table.name} WHERE session_id = ANY($1::bigint[])" for table in ITEM_TABLES
 )
 _RESERVE = "SELECT nextval('session_ids') FROM generate_series(1, $1)"
+_LOCK_SUMMARIES = (
+    "SELECT pg_advisory_xact_lock(1347571781, o) FROM (SELECT DISTINCT"
+    " (k % 2147483647)::int AS o FROM unnest($1::bigint[]) AS k ORDER BY o) AS s"
+)
 
 
 class PostgresStorage(BatchedWrites):
@@ -442,6 +446,9 @@ async def _write_summaries(conn: Any, rows: list[SummaryRows]) -> None:
     """Replace the summary rows of each session (later summaries of one session win)."""
     latest = {r.session_id: r for r in rows}.values()
     keys = [r.session_id for r in latest]
+    # several processes may rewrite one session's summary at once (stragglers folded on two
+    # nodes): a lock per session, taken in one order, makes their delete-and-insert take turns
+    await conn.execute(_LOCK_SUMMARIES, keys)
     for clear in _CLEAR_ITEMS:
         await conn.execute(clear, keys)
     await conn.executemany(

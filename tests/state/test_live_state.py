@@ -1,10 +1,12 @@
-"""The live-state contract, run against every backend (memory only, so far): load, commit
-with an expected version, sequence numbers, the deadline index, counts."""
+"""The live-state contract, run against every backend (memory, and Redis when it is reachable):
+load, commit with an expected version, sequence numbers, the deadline index, counts; then what
+only a shared backend promises (two processes: compare-and-set, one sequence, one sweeper per
+due session, the state lost)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from playhead.engine import Limits, SessionFold
 from playhead.events import Event
 from playhead.state import LiveSession, LiveState
 from playhead.state.memory import MemoryState
+from tests.helpers.shared import fresh_redis, redis_client, redis_skip_reason
 
 IDLE_MS = 10_000
 
@@ -24,7 +27,18 @@ def deadline(live: LiveSession) -> int | None:
     return live.evict_ms
 
 
-BACKENDS: dict[str, Callable[[], LiveState]] = {"memory": lambda: MemoryState(deadline)}
+def _redis() -> LiveState:
+    from playhead.state.redis import RedisState
+
+    url = fresh_redis(10)
+    redis_client(url).set(b"ph:ready", b"test")
+    return RedisState(url, deadline)
+
+
+BACKENDS: dict[str, Callable[[], LiveState]] = {
+    "memory": lambda: MemoryState(deadline),
+    "redis": _redis,
+}
 
 
 def live(n: int, received_ms: int = 5_000) -> LiveSession:
@@ -34,12 +48,31 @@ def live(n: int, received_ms: int = 5_000) -> LiveSession:
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def state(request: pytest.FixtureRequest) -> LiveState:
-    return BACKENDS[request.param]()
+def state(request: pytest.FixtureRequest) -> Iterator[LiveState]:
+    if request.param == "redis" and (reason := redis_skip_reason()):
+        pytest.skip(reason)
+    made = BACKENDS[request.param]()
+    _current.append(made)
+    yield made
+    _current.clear()
+
+
+_current: list[LiveState] = []
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    """Run a test body; a Redis state's connections are closed on the same event loop."""
+
+    async def main() -> Any:
+        try:
+            return await coro
+        finally:
+            for made in _current:
+                stop = getattr(made, "stop", None)
+                if stop is not None:
+                    await stop()
+
+    return asyncio.run(main())
 
 
 def test_add_load_remove_and_count(state: LiveState) -> None:
@@ -103,7 +136,8 @@ def test_due_answers_only_sessions_whose_deadline_came(state: LiveState) -> None
             await state.add(live(n, received_ms=1_000 * n))  # idle at 10,000 + 1,000 n
         assert await state.due(9_999) == []
         assert sorted(s.session_id for s in await state.due(12_000)) == [0, 1, 2]
-        # answered once: a session due is looked at again only when it is committed
+        # answered once: a session due is looked at again when it is committed (or, shared,
+        # when the lease of the process that took it runs out)
         assert await state.due(12_000) == []
         assert sorted(s.session_id for s in await state.due(20_000)) == [3, 4]
 
