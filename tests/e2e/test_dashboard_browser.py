@@ -333,16 +333,18 @@ def test_qoe_numbers_and_where_it_hurts(page: Page) -> None:
 def test_retention_of_one_media(page: Page) -> None:
     require(page.server, "/reports/breakdown", "/reports/retention")
     query = _selection(page.server)
-    p = page.open(f"/dashboard?{query}&tab=retention")
+    # on-demand content only, so the chosen media has a length a curve can be drawn over
+    p = page.open(f"/dashboard?{query}&filter=media.contentType:vod&tab=retention")
     button = p.locator("button[data-dimension='media.id']").first
     value = button.get_attribute("data-value")
     button.click()
-    _wait(p, "location.search.includes('filter=')", 5, "the filter")
+    _wait(p, "location.search.includes('media.id')", 5, "the filter")
     page.settle()
     answer = api(
         page.server,
         "/reports/retention",
-        f"{query}&filter={urllib.parse.quote('media.id:' + str(value))}&points=100",
+        f"{query}&filter=media.contentType:vod"
+        f"&filter={urllib.parse.quote('media.id:' + str(value))}&points=100",
     )
     shown = dict(page.values("[data-metric=sessions], [data-metric=length]"))
     assert same(shown["sessions"], answer["sessions"])
