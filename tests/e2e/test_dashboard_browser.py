@@ -475,3 +475,32 @@ def test_phone_width(browser: Any, server: str) -> None:
         assert p.errors == []
     finally:
         p.close()
+
+
+def test_time_zone_and_range_picker(page: Page) -> None:
+    require(page.server, "/reports/summary", "/reports/timeseries")
+    query = _selection(page.server) + "&tz=Asia%2FKolkata"
+    p = page.open(f"/dashboard?{query}&tab=timeseries&metric=mediaStarts&bucket=hour")
+    assert p.input_value("#tz") == "Asia/Kolkata"
+    answer = api(page.server, "/reports/timeseries", f"{query}&metric=mediaStarts&bucket=hour")
+    points = answer["series"][0]["points"]
+    assert all(pt["t"] % 3600_000 == 1800_000 for pt in points)  # India is UTC+05:30
+    cells = page.values("details td[data-metric]")
+    assert [v for _, v in cells] == [str(pt["mediaStarts"]) for pt in points]
+    # the range picker writes an absolute from/to an hour apart, keeping the time zone
+    p.select_option("#range", "1h")
+    _wait(p, "new URLSearchParams(location.search).get('to') !== null"
+          " && !location.search.includes('from=1')", 5, "the range")  # fmt: skip
+    page.settle()
+    chosen = urllib.parse.parse_qs(urllib.parse.urlparse(p.url).query)
+    assert chosen["tz"] == ["Asia/Kolkata"]
+    span = time_ms(chosen["to"][0]) - time_ms(chosen["from"][0])
+    assert span == 3600_000
+    assert page.errors == []
+
+
+def time_ms(iso: str) -> int:
+    """Epoch ms of an ISO-8601 date-time ending in Z."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
