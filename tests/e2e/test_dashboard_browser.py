@@ -156,7 +156,7 @@ class Page:
         _wait(
             self.page,
             "![...document.querySelectorAll('.panel-body')]"
-            ".some(b => b.textContent === 'Loading…')",
+            ".some(b => b.textContent === 'Loading…') && !document.querySelector('[data-pending]')",
             timeout,
             "the panels",
         )
