@@ -15,6 +15,7 @@ step "$PY" bench/report_latency.py
 step "$PY" bench/dashboard_paint.py
 step "$PY" bench/startup.py
 step "$PY" bench/enrichment.py
+step "$PY" bench/aggregates.py        # about 5 minutes at its default 200,000 sessions
 echo
 "$PY" bench/summary.py
 exit $status

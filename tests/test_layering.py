@@ -44,7 +44,7 @@ RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     ),
     "storage": ((*CORE, "engine", "storage"), frozenset({"starlette", "uvicorn", "redis"})),
     "reports": (
-        (*CORE, "engine", "protocols", "state", "storage", "reports"),
+        (*CORE, "engine", "protocols", "state", "storage", "enrichment", "reports"),
         frozenset({"starlette", "uvicorn", "sqlite3", "asyncpg", "redis"}),
     ),
     "collector": (

@@ -6,13 +6,13 @@ when the session has none; callers write that ``(none)``). Most come from the se
 key as ``meta.KEY`` (:func:`playhead.events.session_dimensions`), so any such key is a
 dimension without an entry here; :data:`NAMED` holds the others, one entry each.
 
-Adding a dimension is one entry in :data:`NAMED`. Enrichment (``device.type``,
-``browser.name``, ``os.name``, ``geo.country``, ``isBot``) can either write its values into
-``dims`` at sessionStart (then nothing here changes) or add a column and an entry. A
-dimension whose sessions are left out unless asked for gets an entry in
-:data:`DEFAULT_EXCLUDED`: ``{"isBot": "true"}`` excludes sessions flagged as bots from every
-selection that does not itself filter on ``isBot`` (``filter=isBot:true`` shows only them,
-``filter=!isBot:true`` or ``filter=isBot:false`` is the explicit default).
+Adding a dimension is one entry in :data:`NAMED`. Enrichment's dimensions (``device.type``,
+``browser.name``, ``os.name``, ``geo.country``, ``isBot``, ...) are read from the session's
+context (``sessions.context``, written at sessionStart). A dimension whose sessions are left
+out unless asked for has an entry in :data:`DEFAULT_EXCLUDED`: ``{"isBot": "true"}`` excludes
+sessions flagged as bots from every selection that does not itself filter on ``isBot``
+(``filter=isBot:true`` shows only them; ``filter=!isBot:true`` or ``filter=isBot:false`` is
+the default made explicit).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from playhead.enrichment import DIMENSIONS as ENRICHED
 
 # SQL dialects the expressions are written for ("sqlite" or "postgres").
 Dialect = str
@@ -41,6 +43,19 @@ def _column(expression: str) -> Callable[[Dialect], str]:
     return lambda dialect: expression
 
 
+def _context(name: str) -> Callable[[Dialect], str]:
+    """A value enrichment keeps in the session's context (``sessions.context``)."""
+
+    def sql(dialect: Dialect) -> str:
+        if dialect == "postgres":
+            value = f"x.context::jsonb ->> '{name}'"
+        else:
+            value = f"json_extract(x.context, '$.\"{name}\"')"
+        return f"(SELECT {value} FROM sessions x WHERE x.id = ss.session_id)"
+
+    return sql
+
+
 NAMED: Final[dict[str, Dimension]] = {
     d.name: d
     for d in (
@@ -50,12 +65,14 @@ NAMED: Final[dict[str, Dimension]] = {
         Dimension("viewer", _column("ss.viewer_key")),
         # its own indexed column (the same text: media.id is always a string)
         Dimension("media.id", _column("ss.media_id")),
+        # what enrichment learnt from the session's first request
+        *(Dimension(name, _context(name)) for name in ENRICHED),
     )
 }
 
 # dimension → value: sessions with that value are left out unless the selection filters on
 # the dimension (enrichment's bot flag goes here: {"isBot": "true"}).
-DEFAULT_EXCLUDED: dict[str, str] = {}
+DEFAULT_EXCLUDED: dict[str, str] = {"isBot": "true"}
 
 # A params key or meta.KEY: printable, without quotes or backslashes (they would need
 # escaping in a JSON path), at most 256 characters.
