@@ -30,6 +30,7 @@ export const SERIES_METRICS = [
 export const DIMENSIONS = [
   "media.id", "media.name", "media.show", "media.channel", "media.playerName", "media.contentType",
   "media.streamType", "media.genre", "bitrateBucket", "closeReason", "state", "viewer",
+  "device.type", "browser.name", "os.name", "geo.country", "geo.region",
 ];
 const INSIGHT_METRICS = ["rebufferRatio", "errorRate", "dropBeforeStartRate", "completionRate", "contentStartRate", "experienceScore"];
 
