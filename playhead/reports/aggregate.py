@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from playhead.errors import InvalidQuery
@@ -37,8 +38,27 @@ def _column(rows: Sequence[Sequence[Any]]) -> list[Any]:
     return [row[0] for row in rows]
 
 
+# A SQLite range spanning more than this share of the stored sessions' time span is scanned.
+SCAN_SHARE = 0.3
+
+
+async def planned(storage: Storage, selection: Selection) -> Selection:
+    """``selection``, marked to scan every row when its range covers much of what is stored
+    (SQLite only; PostgreSQL's planner has the statistics to choose for itself)."""
+    if dialect_of(storage) != "sqlite":
+        return selection
+    sql = f"SELECT MIN(ss.first_event_ts), MAX(ss.first_event_ts) {FROM}"
+    low, high = await storage.read(Query(sql, (), _first))
+    if low is None or high is None:
+        return selection
+    overlap = min(selection.to_ms, high + 1) - max(selection.from_ms, low)
+    wide = overlap > SCAN_SHARE * (high + 1 - low)
+    return replace(selection, scan=wide) if wide != selection.scan else selection
+
+
 async def metrics_of(storage: Storage, selection: Selection) -> dict[str, Any]:
     """Every metric of the selected sessions (aggregates, then timeToStart's percentiles)."""
+    selection = await planned(storage, selection)
     dialect = dialect_of(storage)
     condition, args = where(selection, dialect)
     row = await storage.read(

@@ -15,7 +15,7 @@ import msgspec
 
 from playhead.engine.model import BUFFERING, PAUSED, PLAYING, STARTING
 from playhead.errors import InvalidQuery
-from playhead.reports.aggregate import FROM, dialect_of
+from playhead.reports.aggregate import FROM, dialect_of, planned
 from playhead.reports.selection import Selection, filter_conditions, one, where
 from playhead.state import LiveState
 from playhead.storage import Storage
@@ -83,6 +83,7 @@ async def concurrency(storage: Storage, selection: Selection, step_s: int) -> di
 async def retention(storage: Storage, selection: Selection, points: int) -> dict[str, Any]:
     """``GET /reports/retention``: the share of the selected sessions that played whose
     watched ranges contain each of ``points`` positions along the longest ``media.length``."""
+    selection = await planned(storage, selection)
     condition, args = where(selection, dialect_of(storage))
     sql = f"SELECT ss.media_length, ss.watched {FROM} WHERE {condition} AND ss.is_played = 1"
     rows = await storage.read(Query(sql, args, _rows))

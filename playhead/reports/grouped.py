@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from playhead.errors import InvalidQuery
 from playhead.reports import buckets, dimensions, metrics
-from playhead.reports.aggregate import FROM, dialect_of
+from playhead.reports.aggregate import FROM, dialect_of, planned
 from playhead.reports.selection import DAY_MS, Selection, one, where
 from playhead.storage import Storage
 from playhead.storage.queries import Query
@@ -76,6 +76,7 @@ async def by_group(
     storage: Storage, selection: Selection, groups: Sequence[str], args: tuple[Any, ...] = ()
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """Metrics per distinct value of the SQL expressions ``groups`` (their ``args`` first)."""
+    selection = await planned(storage, selection)
     condition, where_args = where(selection, dialect_of(storage))
     positions = ", ".join(str(i + 1) for i in range(len(groups)))
     sql = (
@@ -139,6 +140,7 @@ def parse_order(query: Any, names: Sequence[str]) -> str:
 
 async def top_groups(storage: Storage, selection: Selection, expr: str) -> list[str]:
     """Every value of a grouping, most ``mediaStarts`` first (ties by value)."""
+    selection = await planned(storage, selection)
     condition, args = where(selection, dialect_of(storage))
     sql = f"SELECT {expr}, COUNT(*) {FROM} WHERE {condition} GROUP BY 1"
     rows = await storage.read(Query(sql, args, _rows))

@@ -9,7 +9,14 @@ from starlette.datastructures import QueryParams
 
 from playhead.errors import InvalidQuery
 from playhead.reports import dimensions
-from playhead.reports.selection import Filter, Selection, filter_conditions, parse, parse_time
+from playhead.reports.selection import (
+    Filter,
+    Selection,
+    filter_conditions,
+    parse,
+    parse_time,
+    where,
+)
 
 NOW = 1_764_608_400_000
 
@@ -83,7 +90,18 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_bots_are_left_out_unless_the_selection_names_is_bot() -> None:
     assert dimensions.DEFAULT_EXCLUDED == {"isBot": "true"}
     conditions, args = filter_conditions((), "sqlite")
-    assert len(conditions) == 1 and conditions[0].endswith("<> ?") and "isBot" in conditions[0]
-    assert args == ("true",)
+    assert conditions == [
+        "ss.session_id NOT IN (SELECT x.id FROM sessions x"
+        " WHERE json_extract(x.context, '$.\"isBot\"') = 'true')"
+    ]
+    assert args == ()
     conditions, args = filter_conditions((Filter("isBot", "true"),), "sqlite")
     assert args == ("true",) and " IN (" in conditions[0] and len(conditions) == 1
+
+
+def test_a_wide_range_scans_and_a_narrow_one_uses_the_index() -> None:
+    wide = where(Selection(0, 10, scan=True), "sqlite")
+    narrow = where(Selection(0, 10), "sqlite")
+    assert wide[0].startswith("+ss.first_event_ts >= ? AND +ss.first_event_ts < ?")
+    assert narrow[0].startswith("ss.first_event_ts >= ? AND ss.first_event_ts < ?")
+    assert wide[1] == narrow[1] == (0, 10)

@@ -244,6 +244,7 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0004_formats_context_ids.sql",
         "0005_viewer_key.sql",
         "0006_session_facts.sql",
+        "0007_bot_sessions.sql",
     ]
     assert backend.migrate() == names
     assert backend.migrate() == []
