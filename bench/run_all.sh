@@ -14,6 +14,7 @@ step "$PY" bench/durability.py
 step "$PY" bench/report_latency.py
 step "$PY" bench/dashboard_paint.py
 step "$PY" bench/startup.py
+step "$PY" bench/metrics_cost.py         # metrics_cost.json (metrics on/off)
 step "$PY" bench/enrichment.py
 step "$PY" bench/aggregates.py        # about 5 minutes at its default 200,000 sessions
 echo

@@ -167,6 +167,20 @@ def rows() -> list[tuple[str, str, str, str]]:
                 pf(enr["pass"]),
             )
         )
+    cost = load("metrics_cost")
+    if cost:
+        derived = cost.get("ratio_end_to_end_derived")
+        measured = (
+            f"metrics add {cost['added_us_per_request']:.2f} µs of "
+            f"a real server's {cost['server_cpu_us_per_request']} µs per request = "
+            f"**{derived:.3f}×**; in-process on/off (no HTTP parsing) {cost['ratio']:.3f}×"
+            if derived is not None
+            else f"in-process on/off {cost['ratio']:.3f}×"
+        )
+        out.append(
+            ("Metrics cost on ingest (bench/metrics_cost.py)", measured,
+             f"≥ {cost['target_ratio']}×", pf(cost["pass"]))
+        )  # fmt: skip
     return out
 
 

@@ -8,10 +8,12 @@ backend) is new modules plus a line here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -26,16 +28,21 @@ from playhead.enrichment import Enricher, GeoDatabase
 from playhead.errors import ClientError
 from playhead.http.access import GUARDED_PREFIXES, Access, ReadGuard
 from playhead.http.collection_api import CollectionAPI
+from playhead.http.drain import shutdown_budget
 from playhead.http.edge_api import EdgeAPI
 from playhead.http.forwarded import ClientResolver, parse_networks
 from playhead.http.ingest import IngestApp
 from playhead.http.reports import client_error
 from playhead.http.routes import routes
+from playhead.ops.metrics import Metrics
+from playhead.ops.retention import Retention
 from playhead.ops.scheduler import Scheduler
+from playhead.ops.stats import TrafficLog
 from playhead.reports.session import SessionReports
 from playhead.state import LiveState
 from playhead.state.memory import MemoryState
 from playhead.storage import Storage, open_storage
+from playhead.tally import Tally
 
 log = logging.getLogger("playhead")
 
@@ -50,6 +57,18 @@ class Services:
     collector: Collector
     reports: SessionReports
     scheduler: Scheduler
+    metrics: Metrics
+    #: set once a shutdown began (readiness then answers 503)
+    draining: bool = False
+    #: when the shutdown signal arrived (monotonic seconds), if one did
+    signalled_at: float | None = None
+
+    def begin_drain(self) -> None:
+        """A shutdown signal arrived: answer readiness with 503 from now on."""
+        if not self.draining:
+            self.draining = True
+            self.signalled_at = time.monotonic()
+            log.info("draining: shutdown signal received")
 
 
 def settle_garbage() -> None:
@@ -88,6 +107,7 @@ def build_services(
         max_duration_ms=int(settings.max_duration * 1000),
     )
     state = MemoryState(lambda live: lifecycle.deadline(live, rules))
+    tally = Tally()
     geo = GeoDatabase(settings.geoip_db) if settings.geoip_db else None
     collector = Collector(
         storage,
@@ -97,6 +117,8 @@ def build_services(
         max_open=settings.max_open_sessions,
         timeout=settings.storage_timeout,
         clock=clock,
+        tally=tally,
+        store_ip=settings.store_ip == "truncated",
         enrich=Enricher(geo).context,
     )
     reports = SessionReports(state, storage, limits, settings.storage_timeout, clock)
@@ -106,7 +128,37 @@ def build_services(
     scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
     if manage_gc:
         scheduler.add("gc", 5.0, _settle_garbage_async)
-    return Services(settings, storage, state, collector, reports, scheduler)
+    metrics = Metrics(tally, storage, state)
+    if (job := metrics.periodic()) is not None:
+        scheduler.add("metrics", *job)
+    retention = Retention(storage, settings.retention_days, settings.summary_retention_days, clock)
+    if retention.active:
+        scheduler.add("retention", settings.retention_interval, retention.run)
+    traffic = TrafficLog(tally, storage, state)
+    scheduler.add("traffic log", settings.stats_interval, traffic.traffic)
+    scheduler.add("overload log", 1.0, traffic.overload)
+    return Services(settings, storage, state, collector, reports, scheduler, metrics)
+
+
+def _storage_name(db: str) -> str:
+    """The store as a log line may show it: a PostgreSQL URL without its credentials."""
+    if "://" not in db:
+        return f"SQLite {db}"
+    scheme, rest = db.split("://", 1)
+    return f"PostgreSQL {scheme}://{rest.rsplit('@', 1)[-1]}"
+
+
+def services_of(app: IngestApp) -> Services:
+    """The services behind an app :func:`create_app` built."""
+    found: Services = app.fallback.state.services  # type: ignore[attr-defined]
+    return found
+
+
+async def _shut_down(services: Services) -> None:
+    """Stop the periodic jobs, store every held session's summary, commit the queue."""
+    await services.scheduler.stop()
+    await services.collector.shutdown(timeout=services.settings.drain_timeout / 2)
+    await services.storage.stop()
 
 
 async def _settle_garbage_async() -> None:
@@ -137,15 +189,36 @@ def create_app(
         await sweep(collector)
         if restored:
             log.info("restored %d open sessions", restored)
+        log.info(
+            "started: storage %s, %d open sessions",
+            _storage_name(settings.db),
+            restored,
+            extra={"data": {"event": "start", "open_sessions": restored}},
+        )
         if manage_gc:
             settle_garbage()
         await services.scheduler.start()
         try:
             yield
         finally:
-            await services.scheduler.stop()
-            await collector.shutdown()
-            await storage.stop()
+            budget = shutdown_budget(settings.drain_timeout, services.signalled_at)
+            began = time.monotonic()
+            held = await services.state.count()
+            try:
+                await asyncio.wait_for(_shut_down(services), budget)
+                log.info(
+                    "stopped: queue committed, summaries of %d open sessions stored in %.2f s",
+                    held,
+                    time.monotonic() - began,
+                    extra={"data": {"event": "stop", "open_sessions": held}},
+                )
+            except TimeoutError:
+                # acknowledged events are committed already; what is lost is summaries and
+                # bookkeeping, which the next start rebuilds from the log
+                log.error(
+                    "shutdown did not finish within the drain timeout (%d writes queued)",
+                    storage.queue_depth(),
+                )
 
     access = Access.from_settings(settings)
     web = Starlette(

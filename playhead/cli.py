@@ -123,9 +123,13 @@ def serve(**options: Any) -> None:
         check_exposure(settings)
         check_database(settings.db)
         probe_storage(settings.db)
+        from playhead.ops.multiproc import prepare_multiprocess_metrics
+
+        # before anything imports prometheus_client (the app does)
+        prepare_multiprocess_metrics(settings.workers)
         import uvicorn
 
-        from playhead.app import create_app
+        from playhead.app import create_app, services_of
         from playhead.http.server import guarded_protocol
 
         app = create_app(settings, manage_gc=True)
@@ -139,21 +143,27 @@ def serve(**options: Any) -> None:
         err=True,
     )
     raise_descriptor_limit()
-    uvicorn.run(
+    from playhead.http.drain import DrainingServer, in_flight_timeout
+    from playhead.ops.logs import logging_config
+
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        log_config=logging_config(settings.log_level, settings.log_format),
         # Playhead logs no client addresses, so X-Forwarded-* handling is work for nothing
         proxy_headers=False,
         server_header=False,
         loop="auto",
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout),
-        timeout_graceful_shutdown=5,
+        # typed int, used as asyncio.wait_for's timeout: fractions work
+        timeout_graceful_shutdown=in_flight_timeout(settings.drain_timeout),  # type: ignore[arg-type]
         ssl_certfile=settings.tls_certfile or None,
         ssl_keyfile=settings.tls_keyfile or None,
     )
+    DrainingServer(config, services_of(app).begin_drain).run()
 
 
 @cli.command()
@@ -211,6 +221,51 @@ async def _migrate_postgres(url: str) -> list[str]:
         raise click.ClickException(f"PostgreSQL migration failed: {exc}") from None
     finally:
         await conn.close()
+
+
+@cli.command("delete-viewer")
+@click.argument("key")
+@click.option(
+    "--db",
+    default=None,
+    help="SQLite file or postgresql:// URL [env PLAYHEAD_DB; default playhead.db].",
+)
+def delete_viewer_cmd(key: str, db: str | None) -> None:
+    """Delete every session, event and summary of viewer KEY; print what went (JSON).
+
+    Run it against a stopped server's database, or use POST /admin/viewers/KEY/delete on a
+    running one: a running server still holds that viewer's open sessions in memory.
+    """
+    try:
+        settings = load_settings({"db": db})
+        check_database(settings.db)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+    if not key:
+        raise CommandLineError("KEY must not be empty.")
+    import msgspec
+
+    from playhead.ops.erasure import delete_viewer
+    from playhead.storage import open_storage
+
+    async def run() -> bytes:
+        storage = open_storage(
+            settings.db,
+            queue_size=settings.queue_size,
+            batch_size=settings.batch_size,
+            synchronous=settings.sqlite_sync,
+            timeout=settings.storage_timeout,
+        )
+        await storage.start()
+        try:
+            return msgspec.json.encode(await delete_viewer(storage, None, key))
+        finally:
+            await storage.stop()
+
+    try:
+        click.echo(asyncio.run(run()).decode())
+    except Exception as exc:  # the store failed or could not be reached: one line
+        raise click.ClickException(f"could not delete viewer data: {exc!r}") from None
 
 
 @cli.command("settings")

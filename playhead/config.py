@@ -67,6 +67,21 @@ SETTINGS: tuple[Setting, ...] = (
         "summary_interval", float, 60.0, "Seconds between refreshes of open-session summaries."
     ),
     Setting("log_level", str, "warning", "Log level: debug, info, warning, error or critical."),
+    # operations (issue 12)
+    Setting("log_format", str, "text", "Log line format: text or json (one object per line)."),
+    Setting("stats_interval", float, 60.0, "Seconds between info log lines of traffic figures."),
+    Setting("drain_timeout", float, 10.0, "Seconds SIGTERM may take to drain before exiting."),
+    Setting("retention_days", float, 0.0, "Days raw events of closed sessions are kept (0: ever)."),
+    Setting(
+        "summary_retention_days", float, 0.0, "Days closed sessions' summaries are kept (0: ever)."
+    ),
+    Setting("retention_interval", float, 60.0, "Seconds between retention passes."),
+    Setting("store_ip", str, "none", "Client addresses: none, or truncated (/24, /48) stored."),
+    Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
+    Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
+    Setting(
+        "admin_token", str, "", "Token(s) for admin actions such as deletion (comma-separated)."
+    ),
     Setting("geoip_db", str, "", "MaxMind .mmdb file giving sessions geo.country/geo.region."),
     Setting(
         "trusted_proxies",
@@ -81,11 +96,6 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
         False,
         "Edge API: echo Origin, allow credentials (the Adobe Web SDK needs it).",
-    ),
-    Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
-    Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
-    Setting(
-        "admin_token", str, "", "Token(s) for admin actions such as deletion (comma-separated)."
     ),
 )
 
@@ -123,14 +133,21 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     summary_interval: float = 60.0
     log_level: str = "warning"
+    log_format: str = "text"
+    stats_interval: float = 60.0
+    drain_timeout: float = 10.0
+    retention_days: float = 0.0
+    summary_retention_days: float = 0.0
+    retention_interval: float = 60.0
+    store_ip: str = "none"
+    read_token: str = ""
+    public_reports: bool = False
+    admin_token: str = ""
     geoip_db: str = ""
     trusted_proxies: str = ""
     tls_certfile: str = ""
     tls_keyfile: str = ""
     edge_cors_credentials: bool = False
-    read_token: str = ""
-    public_reports: bool = False
-    admin_token: str = ""
 
 
 def _convert(setting: Setting, raw: Any) -> Any:
@@ -192,6 +209,7 @@ def _validate(values: dict[str, Any]) -> None:
             f"got {values['log_level']!r}"
         )
     values["log_level"] = log_level
+    _validate_operations(values)
     prefix = values["prefix"].strip("/")
     values["prefix"] = "/" + prefix if prefix else ""
     if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):
@@ -199,6 +217,27 @@ def _validate(values: dict[str, Any]) -> None:
     for name in ("tls_certfile", "tls_keyfile"):
         if values[name] and not os.path.isfile(values[name]):
             raise ConfigError(f"{name}: no such file {values[name]!r}")
+
+
+def _validate_operations(values: dict[str, Any]) -> None:
+    """Reject meaningless values of the operations settings (logs, drain, retention, IPs)."""
+    for name in ("stats_interval", "drain_timeout", "retention_interval"):
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be greater than 0, got {values[name]}")
+    for name in ("retention_days", "summary_retention_days"):
+        if values[name] < 0:
+            raise ConfigError(f"{name} must not be negative (0 keeps forever), got {values[name]}")
+    if (
+        values["summary_retention_days"]
+        and values["retention_days"]
+        and values["summary_retention_days"] < values["retention_days"]
+    ):
+        raise ConfigError("summary_retention_days must not be shorter than retention_days")
+    for name, allowed in (("log_format", ("text", "json")), ("store_ip", ("none", "truncated"))):
+        value = str(values[name]).strip().lower()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be {' or '.join(allowed)}, got {values[name]!r}")
+        values[name] = value
 
 
 def load_settings(

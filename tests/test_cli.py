@@ -118,7 +118,8 @@ def test_a_mistyped_subcommand_suggests_the_right_one() -> None:
 
 def test_an_unknown_subcommand_lists_the_commands() -> None:
     assert one_line_failure(["frobnicate"]) == (
-        "No such command 'frobnicate'. Commands: migrate, report, serve, settings, simulate."
+        "No such command 'frobnicate'. "
+        "Commands: delete-viewer, migrate, report, serve, settings, simulate."
     )
 
 

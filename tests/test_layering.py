@@ -25,12 +25,14 @@ IO_LIBRARIES = {
     "psycopg",
     "httptools",
 }
-CORE = ("events", "errors")
+CORE = ("events", "errors", "tally", "addresses")
 
 # part of the package → (the parts of it it may import, third-party libraries it may not)
 RULES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "events": ((), frozenset(IO_LIBRARIES)),
     "errors": ((), frozenset(IO_LIBRARIES)),
+    "tally": (("errors",), frozenset(IO_LIBRARIES)),
+    "addresses": ((), frozenset(IO_LIBRARIES)),
     "config": (("errors",), frozenset(IO_LIBRARIES)),
     "protocols": ((*CORE, "protocols"), frozenset(IO_LIBRARIES)),
     "engine": (("events", "engine"), frozenset(IO_LIBRARIES)),

@@ -14,7 +14,8 @@ class Received(msgspec.Struct, frozen=True, gc=False):
             it so the log can be read back (:func:`playhead.protocols.decode_stored`).
         server_ms: the server clock when it arrived, epoch ms.
         user_agent: the request's ``User-Agent``, if any.
-        client: the client's address as the transport saw it, if known (used, never stored).
+        client: the client's address as the transport saw it, if known: used (enrichment,
+            ``--store-ip truncated`` keeps its network), never stored as sent.
     """
 
     raw: bytes

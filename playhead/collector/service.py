@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from playhead.addresses import truncate_ip
 from playhead.collector import lifecycle
 from playhead.collector.ids import IdBlocks, new_sid
 from playhead.collector.received import Received
@@ -36,6 +37,7 @@ from playhead.errors import (
 from playhead.events import Event
 from playhead.state import Item, LiveSession, LiveState
 from playhead.storage import NewSession, Storage, StoredEvent, Summary, WriteTicket, queries
+from playhead.tally import Tally
 
 Clock = Callable[[], int]
 #: (User-Agent, client address) → the context a new session keeps (never the address itself)
@@ -63,6 +65,9 @@ class Collector:
         max_open: most sessions open at once (past it, starts get 503).
         timeout: seconds a caller waits for a re-fold before a 503.
         clock: the server clock in epoch ms (tests pass a fake one).
+        tally: where accepted events and closed sessions are counted (for the metrics).
+        store_ip: keep each new session's client network (its address truncated, never as
+            sent: :func:`playhead.addresses.truncate_ip`).
         enrich: builds a new session's context from its request's User-Agent and client
             address (:class:`playhead.enrichment.Enricher`); by default the User-Agent alone.
     """
@@ -77,9 +82,13 @@ class Collector:
         max_open: int,
         timeout: float,
         clock: Clock = wall_clock_ms,
+        tally: Tally | None = None,
+        store_ip: bool = False,
         enrich: Enrich | None = None,
     ) -> None:
         self.storage = storage
+        self.tally = Tally() if tally is None else tally
+        self.store_ip = store_ip
         self.state = state
         self.rules = rules
         self.limits = limits
@@ -101,7 +110,13 @@ class Collector:
         sid = new_sid()
         session_id = await self.ids.next()
         new = NewSession(
-            session_id, sid, now, event.ts, event.params, context=self._context(received)
+            session_id,
+            sid,
+            now,
+            event.ts,
+            event.params,
+            context=self._context(received),
+            client_network=truncate_ip(received.client) if self.store_ip else None,
         )
         ticket = self.storage.submit_session(
             new, [StoredEvent(0, now, received.raw, received.format)]
@@ -115,6 +130,7 @@ class Collector:
             self._spawn(self._hold_if_stored(live, ticket))
             raise
         await self.state.add(live)
+        self.tally.accept(event.type)
         return sid
 
     def _context(self, received: Received) -> dict[str, str]:
@@ -149,8 +165,13 @@ class Collector:
             start.params,
             downloaded=True,
             context=self._context(received),
+            client_network=truncate_ip(received.client) if self.store_ip else None,
         )
         await self.storage.submit_session(new, stored, close=("downloaded", now))
+        tally = self.tally
+        for event, _ in items:
+            tally.accept(event.type)
+        tally.close("downloaded")
         # the summary is not awaited: if it fails, the report is re-folded from the log
         self.storage.submit_summary(Summary(session_id, True, now, report, len(stored) - 1))
         return sid
@@ -213,6 +234,8 @@ class Collector:
             self._spawn(self._apply_if_stored(sid, ticket, (event, seq, now)))
             raise
         live.inflight -= 1
+        accepted = self.tally.accepted
+        accepted[event.type] = accepted.get(event.type, 0) + 1
         # the usual case, folded here: in canonical order, nothing else under way
         if live.pending is None and (fold_ := live.fold).in_order(event, seq):
             version = live.version
@@ -282,6 +305,7 @@ class Collector:
         live.closed_ms = closed_ms
         live.evict_ms = lifecycle.evict_at(reason, closed_ms, self.clock(), self.rules)
         self.storage.submit_close(live.session_id, reason, closed_ms)
+        self.tally.close(reason)
         if live.refold_task is None:
             self.store_summary(live, final=True)
 

@@ -25,6 +25,7 @@ async def sweep(collector: Collector, now: int | None = None) -> int:
             if isinstance(action, lifecycle.Close):
                 await collector.close(live, action.reason, action.at)
                 closed += 1
+                log.debug("session %s closed: %s", live.sid, action.reason)
             elif action is lifecycle.EVICT:
                 await collector.evict(live)
             else:  # not yet (events in flight, a re-fold): looked at again at the next sweep

@@ -81,6 +81,23 @@ def client_address(scope: Scope) -> str | None:
     return str(client[0]) if client else None
 
 
+class StatusRecorder:
+    """A ``send`` that passes every message on and keeps the status it answered (for the
+    metrics of requests off the hot path, whose status is not known in advance)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        """Send ``message``, noting the status of a response start."""
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+
 ClientOf = Callable[[Scope], str | None]
 
 

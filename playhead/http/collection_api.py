@@ -31,6 +31,7 @@ from playhead.http.asgi import (
     Receive,
     Scope,
     Send,
+    StatusRecorder,
     client_address,
     drain,
     first_request,
@@ -73,8 +74,8 @@ class CollectionAPI:
         self.max_batch_bytes = max_batch_bytes
         self._schemas: dict[str, bytes] = {}  # eventType -> encoded schema, filled on first request
 
-    async def handle(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request whose path is ``rest`` below the API root."""
+    async def handle(self, rest: str, scope: Scope, receive: Receive, send: Send) -> int:
+        """Serve one request whose path is ``rest`` below the API root; returns its status."""
         method: str = scope["method"]
         try:
             if method == "POST":
@@ -98,21 +99,30 @@ class CollectionAPI:
                     await collector.append(sid, event, received, live)
                     await send(NO_CONTENT)
                     await send(EMPTY_BODY)
-                else:
-                    await self._post(rest, scope, receive, send)
+                    return 204
+                recorder = StatusRecorder(send)
+                await self._post(rest, scope, receive, recorder)
+                return recorder.status
             elif method == "OPTIONS":
                 await no_content(send)
+                return 204
             elif method in ("GET", "HEAD") and rest.startswith("schemas/"):
                 await self._schema(rest[len("schemas/") :], send)
+                return 200
             else:
                 await send_body(
                     send, 405, error_body(f"{method} is not allowed on {scope['path']}")
                 )
+                return 405
         except ClientError as exc:
+            if method == "POST":
+                self.collector.tally.refuse(exc)
             await send_body(send, exc.status, exc.body())
+            return exc.status
         except Exception:  # a bug, never a client's fault: log it, answer without details
             log.exception("unexpected error on %s %s", method, scope["path"])
             await send_body(send, 500, error_body("Internal error."))
+            return 500
 
     async def _post(self, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
         collector = self.collector

@@ -49,6 +49,7 @@ from playhead.http.asgi import (
     Receive,
     Scope,
     Send,
+    StatusRecorder,
     client_address,
     drain,
     first_request,
@@ -101,36 +102,40 @@ class EdgeAPI:
         self.max_batch_bytes = max_batch_bytes
         self._schemas: dict[str, bytes] = {}
 
-    async def handle(self, rest: str | None, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, rest: str | None, scope: Scope, receive: Receive, send: Send) -> int:
         """Serve one request whose path is ``rest`` below the API root (``rest`` is ``None``
-        for ``/ee/v1/interact``)."""
+        for ``/ee/v1/interact``); returns its status."""
         method: str = scope["method"]
         if self.credentials:
             origin = header(scope, b"origin")
             if origin is not None:
                 send = _credentialed(send, origin)
         name = rest.rstrip("/") if rest is not None else None
+        recorder = StatusRecorder(send)
         try:
             if method == "POST" and name is None:
-                await self._interact(scope, receive, send)
+                await self._interact(scope, receive, recorder)
             elif method == "POST":
                 assert name is not None
-                await self._post(name, scope, receive, send)
+                await self._post(name, scope, receive, recorder)
             elif method == "OPTIONS":
-                await no_content(send)
+                await no_content(recorder)
             elif method in ("GET", "HEAD") and name is not None and name.startswith("schemas/"):
-                await self._schema(name[len("schemas/") :], send)
+                await self._schema(name[len("schemas/") :], recorder)
             else:
                 detail = f"{method} is not allowed on {scope['path']}"
-                await _problem(send, 405, problems.problem(405, detail))
+                await _problem(recorder, 405, problems.problem(405, detail))
         except ClientError as exc:
+            if method == "POST":
+                self.collector.tally.refuse(exc)
             status = _status(exc)
             await _problem(
-                send, status, problems.problem(status, exc.message, exc.errors, exc.omitted)
+                recorder, status, problems.problem(status, exc.message, exc.errors, exc.omitted)
             )
         except Exception:  # a bug, never a client's fault: log it, answer without details
             log.exception("unexpected error on %s %s", method, scope["path"])
-            await _problem(send, 500, problems.problem(500, "Internal error."))
+            await _problem(recorder, 500, problems.problem(500, "Internal error."))
+        return recorder.status
 
     async def _post(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         collector = self.collector
@@ -155,6 +160,7 @@ class EdgeAPI:
                     raise InvalidBody(errors=[FieldError(path, problem)])
             except InvalidBody as exc:
                 # as the Edge API: an invalid sessionStart is a 207 with its errors, no session
+                self.collector.tally.refuse(exc)
                 await send_body(
                     send, 207, problems.multi_status(exc.message, exc.errors, exc.omitted)
                 )

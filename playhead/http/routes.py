@@ -16,7 +16,9 @@ from starlette.types import Scope
 
 from playhead import __version__
 from playhead.http import report_api
+from playhead.http.access import admin_guard
 from playhead.http.dashboard import dashboard_page, login, login_form, logout
+from playhead.http.operations import delete_viewer_data, healthz, metrics, readyz
 from playhead.http.reports import session_report
 
 STATIC_DIR = str(resources.files("playhead") / "static")
@@ -83,6 +85,14 @@ def routes() -> list[BaseRoute]:
         Route("/reports/concurrency/now", report_api.concurrency_now, methods=["GET"]),
         Route("/reports/retention", report_api.retention, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route(
+            "/admin/viewers/{viewerKey}/delete",
+            admin_guard(delete_viewer_data),
+            methods=["POST"],
+        ),
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Route("/dashboard/sessions/{sid}", dashboard_page, methods=["GET"]),
         Route("/dashboard/login", login_form, methods=["GET"]),

@@ -44,6 +44,8 @@ class NewSession(msgspec.Struct, frozen=True):
     params: dict[str, Any]
     downloaded: bool = False
     context: dict[str, str] = {}
+    #: the client's network (``--store-ip truncated``), never its address as sent
+    client_network: str | None = None
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -139,8 +141,17 @@ class Storage(Protocol):
     def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of a large read, a chunk at a time, from one consistent snapshot."""
 
+    async def purge_events(self, session_ids: Sequence[int]) -> int:
+        """Delete the raw events of closed, summarized sessions (retention); how many went."""
+
+    async def delete_sessions(self, session_ids: Sequence[int]) -> tuple[int, int]:
+        """Delete sessions from every table; returns (sessions, events) deleted."""
+
     def queue_depth(self) -> int:
         """Writes submitted but not yet committed."""
+
+    def write_backlog(self) -> int:
+        """Session and event writes waiting (past ``queue_size`` they are refused with 503)."""
 
     def problem(self) -> str | None:
         """Why the store cannot take writes right now (e.g. its file is gone), or ``None``."""

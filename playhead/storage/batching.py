@@ -44,6 +44,7 @@ from playhead.storage.jobs import (
     SessionJob,
     SummaryJob,
 )
+from playhead.tally import Histogram
 
 log = logging.getLogger("playhead.storage")
 
@@ -142,6 +143,8 @@ class BatchedWrites:
         self._unavailable: str | None = None
         self._last_failure_log = 0.0
         self._failures = 0  # batches failed in a row (how long bookkeeping retries wait)
+        #: seconds each write transaction took (changed only by the writer)
+        self.write_seconds = Histogram()
 
     def _notify(self) -> None:
         """Wake the writer: a job is waiting."""
@@ -150,6 +153,10 @@ class BatchedWrites:
     def queue_depth(self) -> int:
         """Jobs submitted and not yet taken by the writer."""
         return self._queued
+
+    def write_backlog(self) -> int:
+        """Session and event jobs waiting for the writer (what ``queue_size`` bounds)."""
+        return self._limited
 
     def problem(self) -> str | None:
         """Why the store cannot take writes right now, or ``None`` when it can."""

@@ -13,7 +13,7 @@ from playhead.storage.schema import FACTS_TABLE, ITEM_TABLES, SESSION_TABLE, Tab
 
 SESSION_COLUMNS: Final = (
     "id", "sid", "started_ms", "start_ts", "media_id", "params", "downloaded", "context",
-    "viewer_key",
+    "viewer_key", "client_network",
 )  # fmt: skip
 EVENT_COLUMNS: Final = ("session_id", "seq", "received_ms", "body", "format")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ import msgspec
 
 from playhead.errors import StorageUnavailable
 from playhead.events import viewer_key
-from playhead.storage import dialect
+from playhead.storage import deletion, dialect
 from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
     NONE_FAILED,
@@ -160,6 +161,49 @@ class PostgresStorage(BatchedWrites):
         """Wait until every write submitted so far (summaries too) is committed."""
         await self._call(_nothing)
 
+    # ------------------------------------------------------------------ deletion
+    async def purge_events(self, session_ids: Sequence[int]) -> int:
+        """Delete the raw events of these (closed, summarized) sessions, marking them so;
+        returns how many events went."""
+
+        async def purge(conn: Any) -> int:
+            ids = list(session_ids)
+            async with conn.transaction():
+                done = await conn.execute(
+                    "DELETE FROM events WHERE session_id = ANY($1::bigint[])", ids
+                )
+                await conn.execute(
+                    "UPDATE sessions SET events_purged = 1 WHERE id = ANY($1::bigint[])", ids
+                )
+            return _count(done)
+
+        if not session_ids:
+            return 0
+        purged: int = await self._call(purge)
+        return purged
+
+    async def delete_sessions(self, session_ids: Sequence[int]) -> tuple[int, int]:
+        """Delete these sessions from every table; returns (sessions, events) deleted."""
+
+        async def delete(conn: Any) -> tuple[int, int]:
+            ids = list(session_ids)
+            tables = [row[0] for row in await conn.fetch(deletion.POSTGRES_SESSION_TABLES)]
+            events = 0
+            async with conn.transaction():
+                for table in deletion.child_tables(tables):
+                    done = await conn.execute(
+                        f'DELETE FROM "{table}" WHERE session_id = ANY($1::bigint[])', ids
+                    )
+                    if table == "events":
+                        events = _count(done)
+                done = await conn.execute("DELETE FROM sessions WHERE id = ANY($1::bigint[])", ids)
+            return _count(done), events
+
+        if not session_ids:
+            return 0, 0
+        deleted: tuple[int, int] = await self._call(delete)
+        return deleted
+
     def _numbered(self, sql: str) -> str:
         text = self._sql.get(sql)
         if text is None:
@@ -208,7 +252,9 @@ class PostgresStorage(BatchedWrites):
         groups = batch.groups()
         failed = NONE_FAILED
         if any(kind in groups for kind in WRITE_ORDER):
+            began = time.perf_counter()
             failed = await self._commit_writes(groups, batch.jobs)
+            self.write_seconds.observe(time.perf_counter() - began)
         self._settle_writes(batch, failed)
         summaries = groups.get(SummaryJob)
         if summaries:
@@ -308,6 +354,11 @@ class _Reserve:
         return [int(row[0]) for row in rows]
 
 
+def _count(status: str) -> int:
+    """The row count of a command status such as ``DELETE 12``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def _alive(conn: Any) -> bool:
     """Whether a pooled connection is still usable (a lost one may be detached from its proxy)."""
     try:
@@ -339,7 +390,8 @@ def _texts(row: tuple[Any, ...], positions: Sequence[int]) -> tuple[Any, ...]:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = _text(s.params.get("media.id"))
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params),
+            s.client_network)  # fmt: skip
 
 
 async def _write_group(conn: Any, kind: type, jobs: list[Job]) -> None:

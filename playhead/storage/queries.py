@@ -79,10 +79,11 @@ def _final_report(rows: Sequence[Sequence[Any]]) -> tuple[SessionRow, bytes | No
 
 def final_report(sid: str) -> Query[tuple[SessionRow, bytes | None] | None]:
     """A stored session and its final report JSON, the report only if it folds every stored
-    event (a straggler committed after it, with a crash before its rewrite, makes it stale)."""
+    event (a straggler committed after it, with a crash before its rewrite, makes it stale);
+    once retention deleted the raw events, the stored report is the session's record."""
     sql = (
-        f"SELECT {_S_SESSION}, ss.report,"
-        " ss.last_seq >= (SELECT MAX(e.seq) FROM events e WHERE e.session_id = s.id)"
+        f"SELECT {_S_SESSION}, ss.report, (s.events_purged = 1"
+        " OR ss.last_seq >= (SELECT MAX(e.seq) FROM events e WHERE e.session_id = s.id))"
         " FROM sessions s"
         " LEFT JOIN session_summaries ss ON ss.session_id = s.id AND ss.final = 1"
         " WHERE s.sid = ?"

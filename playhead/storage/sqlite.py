@@ -14,6 +14,8 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ import msgspec
 
 from playhead.errors import ConfigError, StorageUnavailable
 from playhead.events import viewer_key
-from playhead.storage import dialect
+from playhead.storage import deletion, dialect
 from playhead.storage.base import NewSession, Query
 from playhead.storage.batching import (
     NONE_FAILED,
@@ -64,9 +66,14 @@ _READERS = 2
 _RESERVE = "UPDATE id_blocks SET next = next + ? WHERE name = 'sessions' RETURNING next - ?"
 
 
-def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+def connect(path: str, synchronous: str = "NORMAL", *, create: bool = True) -> sqlite3.Connection:
+    """Open a SQLite connection configured the way Playhead uses them (WAL, autocommit mode);
+    with ``create=False`` a missing file is an error rather than a new empty database."""
+    if create:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    else:
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw"
+        conn = sqlite3.connect(uri, isolation_level=None, check_same_thread=False, uri=True)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
@@ -195,6 +202,49 @@ class SQLiteStorage(BatchedWrites):
         """Wait until every write submitted so far (summaries too) is committed."""
         await self._call(_nothing)
 
+    # ------------------------------------------------------------------ deletion
+    async def purge_events(self, session_ids: Sequence[int]) -> int:
+        """Delete the raw events of these (closed, summarized) sessions, marking them so;
+        returns how many events went."""
+
+        def purge(conn: sqlite3.Connection) -> int:
+            marks = ", ".join("?" * len(session_ids))
+            with _transaction(conn):
+                cursor = conn.execute(
+                    f"DELETE FROM events WHERE session_id IN ({marks})", session_ids
+                )
+                conn.execute(
+                    f"UPDATE sessions SET events_purged = 1 WHERE id IN ({marks})", session_ids
+                )
+            return cursor.rowcount
+
+        if not session_ids:
+            return 0
+        purged: int = await self._call(purge)
+        return purged
+
+    async def delete_sessions(self, session_ids: Sequence[int]) -> tuple[int, int]:
+        """Delete these sessions from every table; returns (sessions, events) deleted."""
+
+        def delete(conn: sqlite3.Connection) -> tuple[int, int]:
+            tables = [row[0] for row in conn.execute(deletion.SQLITE_SESSION_TABLES)]
+            marks = ", ".join("?" * len(session_ids))
+            events = 0
+            with _transaction(conn):
+                for table in deletion.child_tables(tables):
+                    cursor = conn.execute(
+                        f'DELETE FROM "{table}" WHERE session_id IN ({marks})', session_ids
+                    )
+                    if table == "events":
+                        events = cursor.rowcount
+                cursor = conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", session_ids)
+            return cursor.rowcount, events
+
+        if not session_ids:
+            return 0, 0
+        deleted: tuple[int, int] = await self._call(delete)
+        return deleted
+
     # ------------------------------------------------------------------ reads
     async def read(self, query: Query[T]) -> T:
         """Run a read on one of the read connections (never behind the write queue)."""
@@ -211,7 +261,8 @@ class SQLiteStorage(BatchedWrites):
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)
         if conn is None:
-            conn = connect(self.path, self._synchronous)
+            # never create the file: a reader opened after it vanished must fail, not hide it
+            conn = connect(self.path, self._synchronous, create=False)
             conn.execute("PRAGMA query_only=ON")
             self._reader_local.conn = conn
             self._reader_conns.append(conn)
@@ -223,7 +274,7 @@ class SQLiteStorage(BatchedWrites):
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
         assert self._loop is not None, "storage not started"
-        conn = connect(self.path, self._synchronous)
+        conn = connect(self.path, self._synchronous, create=False)
         try:
             cursor = await asyncio.to_thread(conn.execute, query.sql, query.args)
             while rows := await asyncio.to_thread(cursor.fetchmany, chunk):
@@ -256,7 +307,9 @@ class SQLiteStorage(BatchedWrites):
         groups = batch.groups()
         failed = NONE_FAILED
         if any(kind in groups for kind in WRITE_ORDER):
+            began = time.perf_counter()
             failed = self._commit_writes(conn, groups, batch.jobs)
+            self.write_seconds.observe(time.perf_counter() - began)
             loop.call_soon_threadsafe(self._settle_writes, batch, failed)
             if self._wal_state == _WAL_RESTARTED:
                 self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
@@ -360,7 +413,7 @@ class SQLiteStorage(BatchedWrites):
         while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
             try:
                 if conn is None:
-                    conn = connect(self.path, self._synchronous)
+                    conn = connect(self.path, self._synchronous, create=False)
                 self._file_problem()
                 # while a restart is under way the checkpointer keeps away: a checkpoint
                 # running at the writer's next commit would stop that commit restarting it
@@ -386,6 +439,12 @@ class SQLiteStorage(BatchedWrites):
                     conn = None
         if conn is not None:
             conn.close()
+
+    def problem(self) -> str | None:
+        """Why the store cannot take writes right now (its file looked at afresh), or None."""
+        if self._thread is not None:
+            self._file_problem()
+        return self._unavailable
 
     def _file_problem(self) -> str | None:
         """Why the database file cannot be trusted with writes (deleted, replaced), or None."""
@@ -438,7 +497,8 @@ def _write_group(conn: sqlite3.Connection, kind: type, jobs: list[Job]) -> None:
 def _session_row(s: NewSession) -> tuple[Any, ...]:
     media_id = s.params.get("media.id")
     return (s.id, s.sid, s.started_ms, s.start_ts, media_id, _encode(s.params).decode(),
-            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params))  # fmt: skip
+            int(s.downloaded), _encode(s.context).decode(), viewer_key(s.params),
+            s.client_network)  # fmt: skip
 
 
 def _summary_rows(job: Job) -> SummaryRows:

@@ -245,11 +245,13 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0005_viewer_key.sql",
         "0006_session_facts.sql",
         "0007_bot_sessions.sql",
+        "0010_retention.sql",
+        "0011_client_network.sql",
     ]
     assert backend.migrate() == names
     assert backend.migrate() == []
     versions = backend.rows("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [(i + 1, name) for i, name in enumerate(names)]
+    assert versions == [(int(name[:4]), name) for name in names]
     # the storage object applies nothing more, and its tables are usable
     assert scenario(backend, lambda s: s.read(queries.find_session(SID))) is None
 

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,11 +126,11 @@ def test_the_checkpointer_survives_errors_and_resumes(
     real_connect = backend.connect
     calls = {"n": 0}
 
-    def flaky_connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    def flaky_connect(path: str, synchronous: str = "NORMAL", **kw: Any) -> sqlite3.Connection:
         calls["n"] += 1
         if 2 <= calls["n"] <= 5:  # the writer's own connect is the first call
             raise sqlite3.OperationalError("disk I/O error")
-        return real_connect(path, synchronous)
+        return real_connect(path, synchronous, **kw)
 
     monkeypatch.setattr(backend, "connect", flaky_connect)
 
