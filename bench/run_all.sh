@@ -12,6 +12,7 @@ step bench/ingest_wrk.sh            # ingest.json + sustained.json
 step "$PY" bench/memory.py
 step "$PY" bench/durability.py
 step "$PY" bench/report_latency.py
+step "$PY" bench/dashboard_paint.py
 step "$PY" bench/startup.py
 step "$PY" bench/metrics_cost.py         # metrics_cost.json (metrics on/off)
 step "$PY" bench/enrichment.py

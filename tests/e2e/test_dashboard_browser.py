@@ -30,6 +30,7 @@ from tests.e2e.test_tracker_browser import ARGS, CHROMIUM, _missing, _wait
 
 SHOTS = ROOT / "docs" / "screenshots"
 TOKEN = "e2e-read-token"
+SESSIONS = 80
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TABLE_METRICS = [
     "mediaStarts",
@@ -75,6 +76,22 @@ def require(base: str, *paths: str) -> None:
             pytest.skip(f"{path} is not served by this version yet")
 
 
+def shown_sessions(base: str) -> int:
+    """The simulated sessions the reports count: all but those enrichment flags as bots."""
+    _, bots = fetch(f"{base}/reports/summary?{_selection(base)}&filter=isBot:true", AUTH)
+    count: int = SESSIONS - bots["metrics"]["mediaStarts"]
+    return count
+
+
+def reported(base: str) -> int:
+    """Sessions in the aggregates so far, bots included."""
+    total = 0
+    for extra in ("", "&filter=isBot:true"):
+        _, body = fetch(f"{base}/reports/summary?{_selection(base)}{extra}", AUTH)
+        total += body["metrics"]["mediaStarts"]
+    return total
+
+
 def pick(metrics: dict[str, Any], name: str) -> Any:
     value: Any = metrics
     for part in name.split("."):
@@ -103,15 +120,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         tmp_path_factory.mktemp("dash"), "--read-token", f"other,{TOKEN}", "--summary-interval", "1"
     ) as url:
         subprocess.run(
-            [sys.executable, "-m", "playhead", "simulate", "--url", url, "--sessions", "80",
-             "--speed", "0", "--seed", "11", "--no-progress"],
+            [sys.executable, "-m", "playhead", "simulate", "--url", url,
+             "--sessions", str(SESSIONS), "--speed", "0", "--seed", "11", "--no-progress"],
             cwd=ROOT, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         # open sessions reach the aggregates at the next summary refresh (every second here)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            status, body = fetch(f"{url}/reports/summary?{_selection(url)}", AUTH)
-            if status != 200 or body["metrics"]["mediaStarts"] == 80:
+            status, _ = fetch(f"{url}/reports/summary?{_selection(url)}", AUTH)
+            if status != 200 or reported(url) == SESSIONS:
                 break
             time.sleep(0.2)
         yield url
@@ -156,7 +173,7 @@ class Page:
         _wait(
             self.page,
             "![...document.querySelectorAll('.panel-body')]"
-            ".some(b => b.textContent === 'Loading…')",
+            ".some(b => b.textContent === 'Loading…') && !document.querySelector('[data-pending]')",
             timeout,
             "the panels",
         )
@@ -212,7 +229,7 @@ def test_overview_shows_what_the_summary_answers(page: Page) -> None:
     query = _selection(page.server)
     page.open(f"/dashboard?{query}")
     summary = check_tiles(page, query)
-    assert summary["metrics"]["mediaStarts"] == 80
+    assert summary["metrics"]["mediaStarts"] == shown_sessions(page.server)
     assert page.page.locator("[data-error]").count() == 0
     page.shot("overview")
     assert page.errors == []
@@ -231,14 +248,15 @@ def test_click_to_filter_updates_url_and_numbers(page: Page) -> None:
     url = urllib.parse.urlparse(p.url)
     assert urllib.parse.parse_qs(url.query)["filter"] == [f"media.id:{value}"]
     filtered = check_tiles(page, url.query)
-    assert 0 < filtered["metrics"]["mediaStarts"] < 80
+    assert 0 < filtered["metrics"]["mediaStarts"] < shown_sessions(page.server)
     chip = p.locator(f"[data-filter='media.id:{value}']")
     assert chip.count() == 1
     # the filter is removed from its chip: back to the whole selection
     chip.locator("button").click()
     _wait(p, "!location.search.includes('filter=')", 5, "the filter to go")
     page.settle()
-    assert check_tiles(page, urllib.parse.urlparse(p.url).query)["metrics"]["mediaStarts"] == 80
+    again = check_tiles(page, urllib.parse.urlparse(p.url).query)
+    assert again["metrics"]["mediaStarts"] == shown_sessions(page.server)
     # the back button restores the filtered view (state lives in the URL)
     p.go_back()
     _wait(p, "location.search.includes('filter=')", 5, "history")
@@ -305,7 +323,7 @@ def test_timeseries_points_equal_the_api(page: Page) -> None:
     expected = [point["mediaStarts"] for point in answer["series"][0]["points"]]
     assert [m for m, _ in cells] == ["mediaStarts"] * len(expected)
     assert all(same(v, e) for (_, v), e in zip(cells, expected, strict=True))
-    assert sum(expected) == 80
+    assert sum(expected) == shown_sessions(page.server)
     assert p.locator(".chart canvas").count() == 1
     page.shot("timeseries")
     assert page.errors == []
@@ -333,16 +351,18 @@ def test_qoe_numbers_and_where_it_hurts(page: Page) -> None:
 def test_retention_of_one_media(page: Page) -> None:
     require(page.server, "/reports/breakdown", "/reports/retention")
     query = _selection(page.server)
-    p = page.open(f"/dashboard?{query}&tab=retention")
+    # on-demand content only, so the chosen media has a length a curve can be drawn over
+    p = page.open(f"/dashboard?{query}&filter=media.contentType:vod&tab=retention")
     button = p.locator("button[data-dimension='media.id']").first
     value = button.get_attribute("data-value")
     button.click()
-    _wait(p, "location.search.includes('filter=')", 5, "the filter")
+    _wait(p, "location.search.includes('media.id')", 5, "the filter")
     page.settle()
     answer = api(
         page.server,
         "/reports/retention",
-        f"{query}&filter={urllib.parse.quote('media.id:' + str(value))}&points=100",
+        f"{query}&filter=media.contentType:vod"
+        f"&filter={urllib.parse.quote('media.id:' + str(value))}&points=100",
     )
     shown = dict(page.values("[data-metric=sessions], [data-metric=length]"))
     assert same(shown["sessions"], answer["sessions"])
@@ -473,3 +493,32 @@ def test_phone_width(browser: Any, server: str) -> None:
         assert p.errors == []
     finally:
         p.close()
+
+
+def test_time_zone_and_range_picker(page: Page) -> None:
+    require(page.server, "/reports/summary", "/reports/timeseries")
+    query = _selection(page.server) + "&tz=Asia%2FKolkata"
+    p = page.open(f"/dashboard?{query}&tab=timeseries&metric=mediaStarts&bucket=hour")
+    assert p.input_value("#tz") == "Asia/Kolkata"
+    answer = api(page.server, "/reports/timeseries", f"{query}&metric=mediaStarts&bucket=hour")
+    points = answer["series"][0]["points"]
+    assert all(pt["t"] % 3600_000 == 1800_000 for pt in points)  # India is UTC+05:30
+    cells = page.values("details td[data-metric]")
+    assert [v for _, v in cells] == [str(pt["mediaStarts"]) for pt in points]
+    # the range picker writes an absolute from/to an hour apart, keeping the time zone
+    p.select_option("#range", "1h")
+    _wait(p, "new URLSearchParams(location.search).get('to') !== null"
+          " && !location.search.includes('from=1')", 5, "the range")  # fmt: skip
+    page.settle()
+    chosen = urllib.parse.parse_qs(urllib.parse.urlparse(p.url).query)
+    assert chosen["tz"] == ["Asia/Kolkata"]
+    span = time_ms(chosen["to"][0]) - time_ms(chosen["from"][0])
+    assert span == 3600_000
+    assert page.errors == []
+
+
+def time_ms(iso: str) -> int:
+    """Epoch ms of an ISO-8601 date-time ending in Z."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)

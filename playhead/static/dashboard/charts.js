@@ -38,7 +38,10 @@ export function lineChart({ xs, series, metric, tz = "UTC", time = true, height 
         spanGaps: false,
       })),
     ],
-    axes: [{}, { values: (u, vals) => vals.map((v) => format(metric, v)), size: 70 }],
+    axes: [
+      time ? {} : { values: (u, vals) => vals.map((v) => format("length", v)) },
+      { values: (u, vals) => vals.map((v) => format(metric, v)), size: 70 },
+    ],
   };
   if (time) opts.tzDate = (ts) => window.uPlot.tzDate(new Date(ts * 1e3), tz || "UTC");
   const data = [time ? xs.map((x) => x / 1000) : xs, ...series.map((s) => s.values)];
