@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,15 @@ def test_summaries_are_written_at_close_in_normalized_tables(
     ):
         assert client.post(url, json=body).status_code == 204
     db = tmp_path / "playhead.db"
-    client.get(f"/reports/sessions/{sid}")  # a read job runs after every earlier write
-    summary = rows(
-        db,
-        "SELECT final, media_id, time_played, total_time_played, ad_count FROM session_summaries",
+    client.get(f"/reports/sessions/{sid}")
+    # the final summary is written once the close is committed: wait for it (bounded)
+    query = (
+        "SELECT final, media_id, time_played, total_time_played, ad_count FROM session_summaries"
     )
+    deadline = time.monotonic() + 10
+    while not rows(db, query) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    summary = rows(db, query)
     assert summary == [(1, "movie-7", 20.0, 25.0, 1)]
     assert rows(db, "SELECT ad_id, length, time_played, is_completed FROM ad_summaries") == [
         ("ad-1", 5.0, 5.0, 1)
