@@ -6,6 +6,7 @@ Everything here is loopback-only and bounded: servers are started pinned to a CP
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -204,6 +205,69 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+# ------------------------------------------------------------------ an ASGI app driven in process
+class AsgiDriver:
+    """Sends requests straight into an ASGI app (lifespan run by hand), no sockets."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lifespan: asyncio.Task[None] | None = None
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def start(self) -> None:
+        """Run the app's lifespan start-up."""
+        self._lifespan = asyncio.create_task(
+            self.app({"type": "lifespan"}, self._events.get, self._answers.put)
+        )
+        await self._events.put({"type": "lifespan.startup"})
+        answer = await self._answers.get()
+        assert answer["type"] == "lifespan.startup.complete", answer
+
+    async def stop(self) -> None:
+        """Run the app's lifespan shut-down."""
+        await self._events.put({"type": "lifespan.shutdown"})
+        await self._answers.get()
+        assert self._lifespan is not None
+        await self._lifespan
+
+    async def post(
+        self, path: str, body: bytes, *, agent: str | None = None, client: str = "127.0.0.1"
+    ) -> tuple[int, dict[bytes, bytes]]:
+        """POST ``body`` to ``path``; the status and the response headers."""
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json")]
+            + ([(b"user-agent", agent.encode())] if agent else []),
+            "client": (client, 40000),
+            "server": ("127.0.0.1", 8000),
+        }
+        sent = False
+        out: dict[str, Any] = {}
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                out["status"] = message["status"]
+                out["headers"] = dict(message["headers"])
+
+        await self.app(scope, receive, send)
+        return out["status"], out["headers"]
 
 
 # ------------------------------------------------------------------ traffic from the simulator

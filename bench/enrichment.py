@@ -29,11 +29,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import pin_self, scripts, verdict, write_result
+from common import AsgiDriver, pin_self, scripts, verdict, write_result
 
 from playhead.app import create_app
 from playhead.config import load_settings
@@ -74,62 +73,6 @@ def build_geo(path: Path) -> Path:
     return path
 
 
-class Driver:
-    """Sends requests straight into an ASGI app (lifespan run by hand)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self._lifespan: asyncio.Task[None] | None = None
-        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def start(self) -> None:
-        self._lifespan = asyncio.create_task(
-            self.app({"type": "lifespan"}, self._events.get, self._answers.put)
-        )
-        await self._events.put({"type": "lifespan.startup"})
-        answer = await self._answers.get()
-        assert answer["type"] == "lifespan.startup.complete", answer
-
-    async def stop(self) -> None:
-        await self._events.put({"type": "lifespan.shutdown"})
-        await self._answers.get()
-        assert self._lifespan is not None
-        await self._lifespan
-
-    async def post(self, path: str, body: bytes, agent: str, address: str) -> tuple[int, dict]:
-        scope = {
-            "type": "http",
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"content-type", b"application/json"), (b"user-agent", agent.encode())],
-            "client": (address, 40000),
-            "server": ("127.0.0.1", 8000),
-        }
-        sent = False
-        out: dict[str, Any] = {}
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                out["status"] = message["status"]
-                out["headers"] = dict(message["headers"])
-
-        await self.app(scope, receive, send)
-        return out["status"], out["headers"]
-
-
 async def run_arm(
     enrich: bool,
     sessions: list[list[bytes]],
@@ -144,13 +87,15 @@ async def run_arm(
         app = create_app(settings)
         collector = app.collector
         collector.enrich = Enricher(GeoDatabase(str(geo_path))).context if enrich else None
-        driver = Driver(app)
+        driver = AsgiDriver(app)
         await driver.start()
         events = 0
         started = time.perf_counter()
         for i, session in enumerate(sessions):
             agent, address = viewer_agents[i], addresses[i]
-            status, headers = await driver.post("/api/v1/sessions", session[0], agent, address)
+            status, headers = await driver.post(
+                "/api/v1/sessions", session[0], agent=agent, client=address
+            )
             assert status == 201, status
             events += 1
             if only_starts:
@@ -158,7 +103,7 @@ async def run_arm(
             sid = headers[b"location"].decode().rsplit("/", 1)[1]
             path = f"/api/v1/sessions/{sid}/events"
             for body in session[1:]:
-                status, _ = await driver.post(path, body, agent, address)
+                status, _ = await driver.post(path, body, agent=agent, client=address)
                 assert status in (204, 410), status
                 events += 1
         elapsed = time.perf_counter() - started

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerProcess, verdict, write_result
+from common import AsgiDriver, ServerProcess, verdict, write_result
 
 TARGET = 0.97
 THIS = str(Path(__file__).resolve())
@@ -43,21 +43,7 @@ def serve_without_metrics(argv: list[str]) -> None:
     from playhead.cli import main
     from playhead.http import ingest
 
-    async def plain_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
-        # IngestApp.__call__ as it routes, without timing or counting
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            for root in self.roots:
-                if path.startswith(root):
-                    await self.collection.handle(path[len(root) :], scope, receive, send)
-                    return
-            for root in self.edge_roots:
-                if path.startswith(root):
-                    await self.edge.handle(path[len(root) :], scope, receive, send)
-                    return
-        await self.fallback(scope, receive, send)
-
-    ingest.IngestApp.__call__ = plain_call  # type: ignore[method-assign]
+    ingest.IngestApp.__call__ = plain_call()  # type: ignore[method-assign]
     tally.Histogram.observe = lambda self, value: None  # type: ignore[method-assign]
     sys.argv = ["playhead", *argv]
     main()
@@ -172,38 +158,13 @@ async def in_process(args: argparse.Namespace) -> dict[str, Any]:
     observe = tally.Histogram.observe
     db = os.path.join(tempfile.mkdtemp(prefix="playhead-metrics-cost-"), "bench.db")
     app = create_app(load_settings({"db": db}))
-    web = app.fallback
     ts0 = 1_750_000_000_000
 
-    started = asyncio.Event()
-    stopping = asyncio.Event()
-    messages: asyncio.Queue[Any] = asyncio.Queue()
+    driver = AsgiDriver(app)
+    await driver.start()
 
-    async def life_receive() -> Any:
-        return await messages.get()
-
-    async def life_send(message: Any) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            started.set()
-        if message["type"] == "lifespan.shutdown.complete":
-            stopping.set()
-
-    await messages.put({"type": "lifespan.startup"})
-    life = asyncio.ensure_future(web({"type": "lifespan"}, life_receive, life_send))
-    await started.wait()
-
-    async def request(path: str, body: bytes) -> tuple[int, list[Any]]:
-        out: list[Any] = []
-
-        async def receive() -> Any:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: Any) -> None:
-            out.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b""}
-        await app(scope, receive, send)
-        return out[0]["status"], out
+    async def request(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
+        return await driver.post(path, body)
 
     start = json.dumps(
         {"eventType": "sessionStart", "playerTime": {"playhead": 0, "ts": ts0},
@@ -214,9 +175,9 @@ async def in_process(args: argparse.Namespace) -> dict[str, Any]:
     ).encode()  # fmt: skip
     sids = []
     for _ in range(args.sessions):
-        status, out = await request("/api/v1/sessions", start)
-        assert status == 201, out
-        location = dict(out[0]["headers"])[b"location"].decode()
+        status, headers = await request("/api/v1/sessions", start)
+        assert status == 201, status
+        location = headers[b"location"].decode()
         sids.append(location.rsplit("/", 1)[1])
     steps = dict.fromkeys(sids, 0)
 
@@ -248,9 +209,7 @@ async def in_process(args: argparse.Namespace) -> dict[str, Any]:
             cost[side].append(await round_(args.events))
     ingest.IngestApp.__call__ = metered_call  # type: ignore[method-assign]
     tally.Histogram.observe = observe  # type: ignore[method-assign]
-    await messages.put({"type": "lifespan.shutdown"})
-    await stopping.wait()
-    await life
+    await driver.stop()
     on_us = statistics.median(cost["on"]) * 1e6
     off_us = statistics.median(cost["off"]) * 1e6
     # each round's on and off ran back to back: their ratio cancels the drift between rounds

@@ -21,18 +21,14 @@ from tests.helpers.shared import (
     REDIS_PORT,
     PgSchema,
     fresh_redis,
-    postgres_skip_reason,
+    needs_redis_and_postgres,
     redis_client,
-    redis_skip_reason,
 )
 from tests.test_two_nodes import request
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        (redis_skip_reason() or postgres_skip_reason()) is not None,
-        reason=redis_skip_reason() or postgres_skip_reason() or "",
-    ),
+    needs_redis_and_postgres(),
 ]
 
 

@@ -26,18 +26,14 @@ from tests.helpers import TS0, ServerProcess, ev, start_body
 from tests.helpers.shared import (
     PgSchema,
     fresh_redis,
-    postgres_skip_reason,
+    needs_redis_and_postgres,
     redis_client,
-    redis_skip_reason,
 )
 from tests.scenarios.test_replay import FILES, mismatches, replay, wire_events
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        (redis_skip_reason() or postgres_skip_reason()) is not None,
-        reason=redis_skip_reason() or postgres_skip_reason() or "",
-    ),
+    needs_redis_and_postgres(),
 ]
 IDLE = 3.0
 

@@ -103,3 +103,11 @@ class PgSchema:
                 await conn.close()
 
         return asyncio.run(go())
+
+
+def needs_redis_and_postgres() -> Any:
+    """A skip mark for tests of a shared deployment, naming the service that is missing."""
+    import pytest
+
+    reason = redis_skip_reason() or postgres_skip_reason()
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
