@@ -62,6 +62,9 @@ _WAL_RESET_BYTES = 40 * 1024 * 1024
 _JOURNAL_SIZE_LIMIT = _WAL_RESET_BYTES
 _CHECKPOINT_INTERVAL_S = 0.1
 _WAL_IDLE, _WAL_WANTED, _WAL_RESTARTED = range(3)
+# A WAL restart that found a reader still in the WAL is tried again this long after.
+_WAL_RETRY_S = 0.05
+_BUSY_TIMEOUT_MS = 5000
 _READERS = 2
 _RESERVE = "UPDATE id_blocks SET next = next + ? WHERE name = 'sessions' RETURNING next - ?"
 
@@ -76,7 +79,7 @@ def connect(path: str, synchronous: str = "NORMAL", *, create: bool = True) -> s
         conn = sqlite3.connect(uri, isolation_level=None, check_same_thread=False, uri=True)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -117,6 +120,7 @@ class SQLiteStorage(BatchedWrites):
         # WAL restart: _WAL_IDLE; _WAL_WANTED (set by the checkpointer, which then pauses);
         # _WAL_RESTARTED (the writer checkpointed it all: its next commit starts it over)
         self._wal_state = _WAL_IDLE
+        self._wal_retry_at = 0.0  # time.monotonic() before which no restart is tried
         # held by the checkpointer for each of its checkpoints, and by the writer from a WAL
         # restart until the commit after it (a checkpoint running at that commit would keep
         # it from starting the WAL over)
@@ -314,7 +318,9 @@ class SQLiteStorage(BatchedWrites):
             if self._wal_state == _WAL_RESTARTED:
                 self._wal_state = _WAL_IDLE  # that commit wrote the WAL from its start
                 self._wal_lock.release()
-            elif self._wal_state == _WAL_WANTED or self._wal_too_big():
+            elif (
+                self._wal_state == _WAL_WANTED or self._wal_too_big()
+            ) and time.monotonic() >= self._wal_retry_at:
                 self._restart_wal(conn)
         else:
             loop.call_soon_threadsafe(self._settle_writes, batch, NONE_FAILED)
@@ -392,15 +398,27 @@ class SQLiteStorage(BatchedWrites):
         The checkpointer has just copied nearly every frame, so this is short; as this thread
         is the only writer, nothing can append meanwhile, which is what passive checkpoints
         running beside the writes could never guarantee. journal_size_limit then truncates it.
+
+        A reader in the middle of a long query (a report over many sessions) still uses the
+        WAL; rather than wait for it (the busy timeout, seconds, during which no write
+        commits), the restart gives up at once and is tried again after a later commit.
         """
         self._wal_lock.acquire()  # waits for a checkpoint under way (short)
         try:
-            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            self._wal_state = _WAL_RESTARTED  # the lock stays held until the next commit
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         except sqlite3.Error as exc:
-            self._wal_state = _WAL_IDLE
-            self._wal_lock.release()
+            busy = 1
             self._log_failure("SQLite WAL restart failed", exc)
+        if busy:
+            self._wal_state = _WAL_IDLE
+            self._wal_retry_at = time.monotonic() + _WAL_RETRY_S
+            self._wal_lock.release()
+        else:
+            self._wal_state = _WAL_RESTARTED  # the lock stays held until the next commit
 
     def _checkpoint_loop(self) -> None:
         """Checkpoint the WAL often from a separate connection; survive every error.

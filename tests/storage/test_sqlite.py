@@ -117,6 +117,56 @@ def test_the_wal_stays_bounded_under_continuous_writes(
     assert not (tmp_path / "w.db-wal").exists() or (tmp_path / "w.db-wal").stat().st_size == 0
 
 
+def test_a_long_reader_never_holds_up_the_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader inside one long read transaction (a report scanning many sessions) keeps the
+    WAL from restarting; the writer gives the restart up at once rather than waiting out the
+    busy timeout, so writes keep committing, and the WAL restarts once the reader is done."""
+    import sqlite3
+
+    from playhead.storage import sqlite as backend
+
+    monkeypatch.setattr(backend, "_WAL_RESET_BYTES", 2**20)
+    monkeypatch.setattr(backend, "_JOURNAL_SIZE_LIMIT", 2**20)
+
+    async def scenario() -> tuple[float, int, int]:
+        path = tmp_path / "r.db"
+        storage = make(path, queue_size=10_000, batch_size=100)
+        await storage.start()
+        await storage.submit_session(NewSession(1, "ab" * 32, 1, 1, {}), [StoredEvent(0, 1, b"s")])
+        reader = sqlite3.connect(path, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM events").fetchone()  # holds its snapshot
+        body, seq, slowest = b"x" * 2000, 1, 0.0
+        loop = asyncio.get_running_loop()
+        for _ in range(30):  # ~6 MB: past the bound several times while the reader holds
+            began = loop.time()
+            tickets = [storage.submit_event(1, seq + i, 2, body, "collection") for i in range(100)]
+            seq += 100
+            for ticket in tickets:
+                await ticket
+            slowest = max(slowest, loop.time() - began)
+        held = storage.wal_bytes()
+        reader.execute("COMMIT")
+        reader.close()
+        for _ in range(20):  # the reader gone, the next restart succeeds
+            tickets = [storage.submit_event(1, seq + i, 2, body, "collection") for i in range(100)]
+            seq += 100
+            for ticket in tickets:
+                await ticket
+            await asyncio.sleep(0.06)
+        after = storage.wal_bytes()
+        await storage.stop()
+        return slowest, held, after
+
+    slowest, held, after = run(scenario())
+    assert held > 2**20, "the reader should have kept the WAL from restarting"
+    # before the fix each restart attempt waited the 5 s busy timeout for the reader
+    assert slowest < 2.0, slowest
+    assert after < held, (after, held)
+
+
 def test_the_checkpointer_survives_errors_and_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
