@@ -40,6 +40,7 @@ from playhead.ops.metrics import Metrics
 from playhead.ops.retention import Retention
 from playhead.ops.scheduler import Scheduler
 from playhead.ops.stats import TrafficLog
+from playhead.reports.figures import Figures, open_figures
 from playhead.reports.session import SessionReports
 from playhead.state import LiveSession, LiveState
 from playhead.state.memory import MemoryState
@@ -60,6 +61,8 @@ class Services:
     reports: SessionReports
     scheduler: Scheduler
     metrics: Metrics
+    #: where reports over many sessions get their figures
+    figures: Figures
     #: set once a shutdown began (readiness then answers 503)
     draining: bool = False
     #: when the shutdown signal arrived (monotonic seconds), if one did
@@ -130,7 +133,8 @@ def build_services(
     scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
     if manage_gc:
         scheduler.add("gc", 5.0, _settle_garbage_async)
-    metrics = Metrics(tally, storage, state)
+    figures = open_figures(settings.report_engine, storage)
+    metrics = Metrics(tally, storage, state, figures)
     if (job := metrics.periodic()) is not None:
         scheduler.add("metrics", *job)
     retention = Retention(storage, settings.retention_days, settings.summary_retention_days, clock)
@@ -142,7 +146,7 @@ def build_services(
     if state.shared:
         owner = node_id(settings)
         scheduler.add("rebuild", 1.0, lambda: _rebuild(collector, owner))
-    return Services(settings, storage, state, collector, reports, scheduler, metrics)
+    return Services(settings, storage, state, collector, reports, scheduler, metrics, figures)
 
 
 def _storage_name(db: str) -> str:
@@ -163,6 +167,7 @@ async def _shut_down(services: Services) -> None:
     """Stop the periodic jobs, store every held session's summary, commit the queue."""
     await services.scheduler.stop()
     await services.collector.shutdown(timeout=services.settings.drain_timeout / 2)
+    await services.figures.stop()
     await services.storage.stop()
     if services.state.shared:
         await services.state.stop()  # type: ignore[attr-defined]
@@ -237,6 +242,7 @@ def create_app(
         if manage_gc:
             settle_garbage()
         await services.scheduler.start()
+        services.figures.start()
         try:
             yield
         finally:

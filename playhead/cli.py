@@ -351,6 +351,7 @@ async def _report(settings: Any, params: Any, breakdown: bool) -> tuple[Any, str
 
     from playhead.errors import InvalidQuery
     from playhead.reports import aggregate, grouped, terminal
+    from playhead.reports.figures import SqlFigures
     from playhead.reports.selection import parse
     from playhead.storage import open_storage
 
@@ -358,16 +359,17 @@ async def _report(settings: Any, params: Any, breakdown: bool) -> tuple[Any, str
         settings.db, queue_size=100, batch_size=10, synchronous="NORMAL", timeout=60.0
     )
     await storage.start()
+    figures = SqlFigures(storage)  # one question: the database answers it without a load
     try:
         selection = parse(params, int(time.time() * 1000))
         if not breakdown:
-            body = await aggregate.summary(storage, selection)
+            body = await aggregate.summary(figures, selection)
             return body, terminal.summary_table(body)
         names = grouped.parse_metrics(params, ("mediaStarts", "timePlayed", "completionRate"))
         dimension = grouped.parse_dimension(params, "dimension", required=True)
         assert dimension is not None
         limit = aggregate.parse_limit(params, 20, 1000)
-        body = await grouped.breakdown(storage, selection, dimension, names, "-mediaStarts", limit)
+        body = await grouped.breakdown(figures, selection, dimension, names, "-mediaStarts", limit)
         return body, terminal.breakdown_table(body, names)
     except InvalidQuery as exc:
         problems = "; ".join(

@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("retention_interval", float, 60.0, "Seconds between retention passes."),
     Setting("store_ip", str, "none", "Client addresses: none, or truncated (/24, /48) stored."),
+    Setting(
+        "report_engine", str, "columns", "Reports over many sessions: columns (in memory) or sql."
+    ),
     Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
     Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
     Setting(
@@ -142,6 +145,7 @@ class Settings:
     summary_retention_days: float = 0.0
     retention_interval: float = 60.0
     store_ip: str = "none"
+    report_engine: str = "columns"
     read_token: str = ""
     public_reports: bool = False
     admin_token: str = ""
@@ -243,7 +247,11 @@ def _validate_operations(values: dict[str, Any]) -> None:
         and values["summary_retention_days"] < values["retention_days"]
     ):
         raise ConfigError("summary_retention_days must not be shorter than retention_days")
-    for name, allowed in (("log_format", ("text", "json")), ("store_ip", ("none", "truncated"))):
+    for name, allowed in (
+        ("log_format", ("text", "json")),
+        ("store_ip", ("none", "truncated")),
+        ("report_engine", ("columns", "sql")),
+    ):
         value = str(values[name]).strip().lower()
         if value not in allowed:
             raise ConfigError(f"{name} must be {' or '.join(allowed)}, got {values[name]!r}")

@@ -33,7 +33,7 @@ def selection_of(request: Request) -> Selection:
 async def summary(request: Request) -> Response:
     """``GET /reports/summary``."""
     selection = selection_of(request)
-    body = await aggregate.summary(_services(request).storage, selection)
+    body = await aggregate.summary(_services(request).figures, selection)
     return json_response(_encode(body))
 
 
@@ -60,7 +60,7 @@ async def breakdown(request: Request) -> Response:
     order = grouped.parse_order(query, names)
     limit = aggregate.parse_limit(query, 100, 1000)
     body = await grouped.breakdown(
-        _services(request).storage, selection, dimension, names, order, limit
+        _services(request).figures, selection, dimension, names, order, limit
     )
     return json_response(_encode(body))
 
@@ -72,7 +72,7 @@ async def timeseries(request: Request) -> Response:
     names = grouped.parse_metrics(query)
     bucket = grouped.parse_bucket(query)
     group_by = grouped.parse_dimension(query, "groupBy", required=False)
-    body = await grouped.timeseries(_services(request).storage, selection, names, bucket, group_by)
+    body = await grouped.timeseries(_services(request).figures, selection, names, bucket, group_by)
     return json_response(_encode(body))
 
 
@@ -87,7 +87,7 @@ async def insights(request: Request) -> Response:
     min_sessions = curves.parse_int(query, "minSessions", 20, 1, 1_000_000_000)
     limit = aggregate.parse_limit(query, 20, 1000)
     body = await grouped.insights(
-        _services(request).storage, selection, metric, dims, min_sessions, limit
+        _services(request).figures, selection, metric, dims, min_sessions, limit
     )
     return json_response(_encode(body))
 

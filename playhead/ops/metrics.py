@@ -32,6 +32,7 @@ from prometheus_client import multiprocess as _multiprocess
 
 from playhead.events import VIEWER_KEY_PARAMS
 from playhead.ops.multiproc import MULTIPROC_ENV
+from playhead.reports.figures import Figures
 from playhead.state import LiveState
 from playhead.storage import Storage
 from playhead.tally import LATENCY_BOUNDS, REFUSALS, ROUTES, Tally
@@ -99,11 +100,15 @@ class Metrics:
         tally: the process's hot-path counters.
         storage: for the write queue depth and its batch timings.
         state: for the open sessions and viewers now.
+        figures: for the sessions the reports hold in memory.
     """
 
-    def __init__(self, tally: Tally, storage: Storage, state: LiveState) -> None:
+    def __init__(
+        self, tally: Tally, storage: Storage, state: LiveState, figures: Figures | None = None
+    ) -> None:
         self.storage = storage
         self.state = state
+        self.figures = figures
         self.directory = multiprocess_dir()
         # in multi-process mode values live in files; a scrape builds a registry over them
         self.registry: CollectorRegistry | None = None if self.directory else CollectorRegistry()
@@ -145,6 +150,12 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livemax",
         )
+        self.report_columns = Gauge(
+            "playhead_report_columns_sessions",
+            "Sessions whose facts reports hold in memory (0 until the first load finishes).",
+            registry=reg,
+            multiprocess_mode="livemax",
+        )
         batches = Histogram(
             "playhead_write_batch_seconds",
             "Seconds each storage write transaction took.",
@@ -175,6 +186,8 @@ class Metrics:
         self.sessions_open.set(await self.state.count())
         self.viewers_now.set(await viewers_now(self.state))
         self.queue_depth.set(self.storage.queue_depth())
+        if self.figures is not None:
+            self.report_columns.set(self.figures.held())
         self.flush()
 
     async def render(self) -> bytes:

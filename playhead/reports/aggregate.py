@@ -1,5 +1,6 @@
-"""Reports over many sessions: the summary and the sessions list, as reads on the store's
-read connections (they never wait behind the write queue).
+"""Reports over many sessions: the summary (from a :class:`~playhead.reports.figures.Figures`
+source) and the sessions list (a read on the store's read connections, which never wait
+behind the write queue).
 
 Each selected session counts through its row of ``session_facts``: closed sessions with
 their final report, open ones with their report as of their latest summary (refreshed every
@@ -11,66 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from playhead.errors import InvalidQuery
 from playhead.reports import dimensions, metrics
 from playhead.reports.dimensions import Dialect
+from playhead.reports.figures import FROM, Figures, dialect_of
 from playhead.reports.selection import Selection, one, where
 from playhead.storage import Storage
 from playhead.storage.queries import Query
 
-FROM = "FROM session_facts ss"
 
-
-def dialect_of(storage: Storage) -> Dialect:
-    """The SQL dialect of a store (``sqlite`` unless it says otherwise)."""
-    dialect: str = getattr(storage, "dialect", "sqlite")
-    return dialect
-
-
-def _first(rows: Sequence[Sequence[Any]]) -> Sequence[Any]:
-    return rows[0]
-
-
-def _column(rows: Sequence[Sequence[Any]]) -> list[Any]:
-    return [row[0] for row in rows]
-
-
-# A SQLite range spanning more than this share of the stored sessions' time span is scanned.
-SCAN_SHARE = 0.3
-
-
-async def planned(storage: Storage, selection: Selection) -> Selection:
-    """``selection``, marked to scan every row when its range covers much of what is stored
-    (SQLite only; PostgreSQL's planner has the statistics to choose for itself)."""
-    if dialect_of(storage) != "sqlite":
-        return selection
-    sql = f"SELECT MIN(ss.first_event_ts), MAX(ss.first_event_ts) {FROM}"
-    low, high = await storage.read(Query(sql, (), _first))
-    if low is None or high is None:
-        return selection
-    overlap = min(selection.to_ms, high + 1) - max(selection.from_ms, low)
-    wide = overlap > SCAN_SHARE * (high + 1 - low)
-    return replace(selection, scan=wide) if wide != selection.scan else selection
-
-
-async def metrics_of(storage: Storage, selection: Selection) -> dict[str, Any]:
+async def metrics_of(figures: Figures, selection: Selection) -> dict[str, Any]:
     """Every metric of the selected sessions (aggregates, then timeToStart's percentiles)."""
-    selection = await planned(storage, selection)
-    dialect = dialect_of(storage)
-    condition, args = where(selection, dialect)
-    row = await storage.read(
-        Query(f"SELECT {metrics.SELECT} {FROM} WHERE {condition}", args, _first)
-    )
-    result = metrics.finish(metrics.raw(row))
+    result = metrics.finish(await figures.totals(selection))
     if result["timeToStart"]["count"]:
-        sql = (
-            f"SELECT ss.time_to_start {FROM} WHERE {condition}"
-            " AND ss.time_to_start IS NOT NULL ORDER BY ss.time_to_start"
-        )
-        metrics.with_percentiles(result, await storage.read(Query(sql, args, _column)))
+        result["timeToStart"].update(await figures.percentiles(selection))
     return result
 
 
@@ -83,15 +40,15 @@ def described(selection: Selection) -> dict[str, Any]:
     }
 
 
-async def summary(storage: Storage, selection: Selection) -> dict[str, Any]:
+async def summary(figures: Figures, selection: Selection) -> dict[str, Any]:
     """``GET /reports/summary``: every metric, and the previous range's with ``compare``."""
-    body = {**described(selection), "metrics": await metrics_of(storage, selection)}
+    body = {**described(selection), "metrics": await metrics_of(figures, selection)}
     if selection.compare:
         before = selection.previous()
         body["previous"] = {
             "from": before.from_ms,
             "to": before.to_ms,
-            "metrics": await metrics_of(storage, before),
+            "metrics": await metrics_of(figures, before),
         }
     return body
 

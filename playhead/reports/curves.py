@@ -15,7 +15,7 @@ import msgspec
 
 from playhead.engine.model import BUFFERING, PAUSED, PLAYING, STARTING
 from playhead.errors import InvalidQuery
-from playhead.reports.aggregate import FROM, dialect_of, planned
+from playhead.reports.figures import FROM, dialect_of, planned
 from playhead.reports.selection import Selection, filter_conditions, one, where
 from playhead.state import LiveState
 from playhead.storage import Storage
@@ -59,25 +59,50 @@ async def concurrency(storage: Storage, selection: Selection, step_s: int) -> di
         f" AND ss.watching IS NOT NULL{''.join(' AND ' + c for c in conditions)}"
     )
     rows = await storage.read(Query(sql, (end, start, *args), _rows))
-    viewers = [0] * count
-    watched = [0] * count  # ms
-    for (body,) in rows:
-        last_counted = -1
-        for lo, hi in _decode_pairs(body):
-            lo, hi = max(int(lo), start), min(int(hi), end)
-            if hi <= lo:
-                continue
-            for i in range((lo - start) // step, (hi - 1 - start) // step + 1):
-                t = start + i * step
-                watched[i] += min(hi, t + step) - max(lo, t)
-                if i != last_counted:
-                    viewers[i] += 1
-                    last_counted = i
+    viewers, watched = _step_totals([_decode_pairs(body) for (body,) in rows], start, end, step)
     points = [
         {"t": start + i * step, "viewers": viewers[i], "watchTime": watched[i] / 1000}
         for i in range(count)
     ]
     return {"step": step_s, "points": points}
+
+
+def _step_totals(
+    sessions: Sequence[Sequence[tuple[float, float]]], start: int, end: int, step: int
+) -> tuple[list[int], list[int]]:
+    """Per step of ``[start, end)``: the sessions with a watching span overlapping it, and
+    the ms of those spans inside it. Each span costs the same however many steps it covers:
+    it marks where its steps begin and end, and running sums fill in the steps between."""
+    count = -(-(end - start) // step)
+    viewers = [0] * (count + 1)  # differences: +1 where a session's steps begin, -1 after
+    full = [0] * (count + 1)  # differences of the steps a span covers from edge to edge
+    watched = [0] * count  # ms of the partly covered first and last steps
+    for spans in sessions:
+        last_counted = -1  # a session counts once per step (its spans come in time order)
+        for lo_, hi_ in spans:
+            lo, hi = max(int(lo_), start), min(int(hi_), end)
+            if hi <= lo:
+                continue
+            first, last = (lo - start) // step, (hi - 1 - start) // step
+            if first == last:
+                watched[first] += hi - lo
+            else:
+                watched[first] += start + (first + 1) * step - lo
+                watched[last] += hi - (start + last * step)
+                full[first + 1] += 1
+                full[last] -= 1
+            begin = max(first, last_counted + 1)
+            if begin <= last:
+                viewers[begin] += 1
+                viewers[last + 1] -= 1
+                last_counted = last
+    running_viewers = running_full = 0
+    for i in range(count):
+        running_viewers += viewers[i]
+        running_full += full[i]
+        viewers[i] = running_viewers
+        watched[i] += running_full * step
+    return viewers[:count], watched
 
 
 async def retention(storage: Storage, selection: Selection, points: int) -> dict[str, Any]:

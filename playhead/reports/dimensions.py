@@ -71,19 +71,34 @@ def excluding(name: str, dialect: Dialect, literal: str | None = None) -> str:
     return f"{valued(name, dialect)} <> {value}"
 
 
+# Dimensions that are a column of session_facts: name → column. media.id has its own
+# indexed column (the same text as in dims: media.id is always a string).
+COLUMNS: Final[dict[str, str]] = {
+    "state": "state",
+    "closeReason": "close_reason",
+    "bitrateBucket": "bitrate_bucket",
+    "viewer": "viewer_key",
+    "media.id": "media_id",
+}
 NAMED: Final[dict[str, Dimension]] = {
     d.name: d
     for d in (
-        Dimension("state", _column("ss.state")),
-        Dimension("closeReason", _column("ss.close_reason")),
-        Dimension("bitrateBucket", _column("ss.bitrate_bucket")),
-        Dimension("viewer", _column("ss.viewer_key")),
-        # its own indexed column (the same text: media.id is always a string)
-        Dimension("media.id", _column("ss.media_id")),
+        *(Dimension(name, _column(f"ss.{column}")) for name, column in COLUMNS.items()),
         # what enrichment learnt from the session's first request
         *(Dimension(name, _context(name)) for name in ENRICHED),
     )
 }
+
+
+def source(name: str) -> tuple[str, str]:
+    """Where a session's value of dimension ``name`` is kept: ``("column", COLUMN)`` of
+    ``session_facts``, ``("context", KEY)`` of ``sessions.context`` or ``("dims", KEY)``."""
+    if name in COLUMNS:
+        return "column", COLUMNS[name]
+    if name in ENRICHED:
+        return "context", name
+    return "dims", name
+
 
 # dimension → value: sessions with that value are left out unless the selection filters on
 # the dimension (enrichment's bot flag goes here: {"isBot": "true"}).

@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from playhead.errors import MissingExtra
 from playhead.reports import aggregate
-from playhead.reports.aggregate import FROM, dialect_of, list_row
+from playhead.reports.aggregate import list_row
+from playhead.reports.figures import FROM, dialect_of
 from playhead.reports.selection import Selection
 from playhead.storage import Storage
 from playhead.storage.queries import Query

@@ -13,12 +13,9 @@ from typing import Any, Final
 
 from playhead.errors import InvalidQuery
 from playhead.reports import buckets, dimensions, metrics
-from playhead.reports.aggregate import FROM, dialect_of, planned
-from playhead.reports.selection import DAY_MS, Selection, one, where
-from playhead.storage import Storage
-from playhead.storage.queries import Query
+from playhead.reports.figures import OTHER, Figures, Grouping
+from playhead.reports.selection import DAY_MS, Selection, one
 
-OTHER: Final = "(other)"
 TOP_GROUPS: Final = 10
 # Insights: the metrics they rank by, +1 where higher is worse, -1 where higher is better.
 INSIGHT_METRICS: Final[dict[str, int]] = {
@@ -33,11 +30,7 @@ INSIGHT_DIMENSIONS: Final = (
     "media.id", "media.show", "media.channel", "media.playerName", "media.contentType",
     "bitrateBucket",
 )  # fmt: skip
-EMPTY: Final = metrics.finish({name: None for name, _ in metrics.AGGREGATES})
-
-
-def _rows(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-    return list(rows)
+EMPTY: Final = metrics.finish({})
 
 
 def parse_metrics(query: Any, default: Sequence[str] = ("mediaStarts",)) -> list[str]:
@@ -73,25 +66,17 @@ def pick(m: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
 
 
 async def by_group(
-    storage: Storage, selection: Selection, groups: Sequence[str], args: tuple[Any, ...] = ()
+    figures: Figures, selection: Selection, grouping: Grouping, names: Sequence[str]
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """Metrics per distinct value of the SQL expressions ``groups`` (their ``args`` first)."""
-    selection = await planned(storage, selection)
-    condition, where_args = where(selection, dialect_of(storage))
-    positions = ", ".join(str(i + 1) for i in range(len(groups)))
-    sql = (
-        f"SELECT {', '.join(groups)}, {metrics.SELECT} {FROM} WHERE {condition}"
-        f" GROUP BY {positions}"
-    )
-    rows = await storage.read(Query(sql, (*args, *where_args), _rows))
-    n = len(groups)
-    return [(tuple(row[:n]), metrics.finish(metrics.raw(row[n:]))) for row in rows]
+    """The metrics ``names`` (and ``mediaStarts``) per group."""
+    found = await figures.grouped(selection, grouping, metrics.needed(names))
+    wanted = list(dict.fromkeys(("mediaStarts", *names)))
+    return [(key, metrics.finish(raw, wanted)) for key, raw in found]
 
 
-async def whole(storage: Storage, selection: Selection) -> dict[str, Any]:
-    """The scalar metrics of the whole selection."""
-    rows = await by_group(storage, selection, ["'all'"])
-    return rows[0][1] if rows else EMPTY
+async def whole(figures: Figures, selection: Selection, names: Sequence[str]) -> dict[str, Any]:
+    """The metrics ``names`` of the whole selection."""
+    return metrics.finish(await figures.totals(selection, metrics.needed(names)), names)
 
 
 def _sort_key(order: str, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -103,7 +88,7 @@ def _sort_key(order: str, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def breakdown(
-    storage: Storage,
+    figures: Figures,
     selection: Selection,
     dimension: str,
     names: Sequence[str],
@@ -111,12 +96,12 @@ async def breakdown(
     limit: int,
 ) -> dict[str, Any]:
     """``GET /reports/breakdown``: the metrics per value of ``dimension``."""
-    expr = dimensions.valued(dimension, dialect_of(storage))
-    grouped = await by_group(storage, selection, [expr])
+    wanted = [*names, order.lstrip("-")]
+    grouped = await by_group(figures, selection, Grouping(dimension), wanted)
     every = [{"value": key[0], **m} for key, m in grouped]
     every.sort(key=lambda row: _sort_key(order, row))
     rows = [{"value": row["value"], **pick(row, names)} for row in every[:limit]]
-    total = pick(await whole(storage, selection), names)
+    total = pick(await whole(figures, selection, names), names)
     return {"dimension": dimension, "rows": rows, "total": total}
 
 
@@ -138,18 +123,8 @@ def parse_order(query: Any, names: Sequence[str]) -> str:
     return order
 
 
-async def top_groups(storage: Storage, selection: Selection, expr: str) -> list[str]:
-    """Every value of a grouping, most ``mediaStarts`` first (ties by value)."""
-    selection = await planned(storage, selection)
-    condition, args = where(selection, dialect_of(storage))
-    sql = f"SELECT {expr}, COUNT(*) {FROM} WHERE {condition} GROUP BY 1"
-    rows = await storage.read(Query(sql, args, _rows))
-    ranked = sorted(rows, key=lambda row: (-int(row[1]), str(row[0])))
-    return [str(row[0]) for row in ranked]
-
-
 async def timeseries(
-    storage: Storage,
+    figures: Figures,
     selection: Selection,
     names: Sequence[str],
     bucket: str,
@@ -162,24 +137,16 @@ async def timeseries(
         selection.tz, max(0, selection.from_ms - DAY_MS), selection.to_ms + DAY_MS
     )
     slots = buckets.buckets(width, zone, selection.from_ms, selection.to_ms)
-    key = buckets.key_sql("ss.first_event_ts", width, zone)
     groups: list[str | None] = [None]
-    exprs: list[str] = [key]
-    args: tuple[Any, ...] = ()
+    grouping = Grouping(width=width, zone=zone)
     if group_by is not None:
-        expr = dimensions.valued(group_by, dialect_of(storage))
-        ranked = await top_groups(storage, selection, expr)
-        top = ranked[:TOP_GROUPS]
+        ranked = await figures.ranked(selection, group_by)
+        top = tuple(ranked[:TOP_GROUPS])
         groups = [*top, *([OTHER] if len(ranked) > TOP_GROUPS else [])]
-        if top:
-            marks = ", ".join("?" * len(top))
-            exprs.append(f"CASE WHEN {expr} IN ({marks}) THEN {expr} ELSE '{OTHER}' END")
-            args = tuple(top)
-        else:
-            exprs.append(f"'{OTHER}'")
+        grouping = Grouping(group_by, top, width, zone)
     found = {
         (int(k[0]), None if group_by is None else str(k[1])): m
-        for k, m in await by_group(storage, selection, exprs, args)
+        for k, m in await by_group(figures, selection, grouping, names)
     }
     series = [
         {
@@ -203,7 +170,7 @@ def parse_bucket(query: Any) -> str:
 
 
 async def insights(
-    storage: Storage,
+    figures: Figures,
     selection: Selection,
     metric: str,
     dims: Sequence[str],
@@ -212,13 +179,12 @@ async def insights(
 ) -> dict[str, Any]:
     """``GET /reports/insights``: the dimension values whose sessions fare worst on
     ``metric``, by ``impact = n · (M(value) − M(all)) · s``."""
-    overall = (await whole(storage, selection))[metric]
+    overall = (await whole(figures, selection, [metric]))[metric]
     sign = INSIGHT_METRICS[metric]
     rows: list[dict[str, Any]] = []
     if overall is not None:
-        dialect = dialect_of(storage)
         for name in dims:
-            for key, m in await by_group(storage, selection, [dimensions.valued(name, dialect)]):
+            for key, m in await by_group(figures, selection, Grouping(name), [metric]):
                 n, value = m["mediaStarts"], m[metric]
                 if n < min_sessions or value is None:
                     continue

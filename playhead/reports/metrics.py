@@ -8,7 +8,7 @@ a rate or mean whose denominator is 0 is ``None`` (JSON ``null``), never NaN.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -128,31 +128,53 @@ def raw(row: Sequence[Any]) -> dict[str, Any]:
     return {name: value for (name, _), value in zip(AGGREGATES, row, strict=False)}
 
 
-def finish(aggregates: dict[str, Any]) -> dict[str, Any]:
-    """Every scalar metric (and ``timeToStart``'s count and mean) from one row of aggregates."""
-    m: dict[str, Any] = {
-        "mediaStarts": _int(aggregates["mediaStarts"]),
-        "uniqueViewers": _int(aggregates["uniqueViewers"]),
-    }
-    for name in COUNTS:
-        m[name] = _int(aggregates[name])
-    for name in SUMS:
-        m[name] = _float(aggregates[name])
-    for name, (num, den) in RATES.items():
-        m[name] = _ratio(m[num], m[den])
-    waiting = m["bufferTime"] + m["stallTime"]
-    m["rebufferRatio"] = _ratio(waiting, m["totalTimePlayed"] + waiting)
-    m["bitrateAverage"] = _ratio(
-        _float(aggregates["bitrate.num"]), _float(aggregates["bitrate.den"])
-    )
-    for name in MEANS:
-        m[name] = _ratio(_float(aggregates[f"{name}.sum"]), _int(aggregates[f"{name}.n"]))
-    count = _int(aggregates["timeToStart.n"])
-    m["timeToStart"] = {
-        "count": count,
-        "mean": _ratio(_float(aggregates["timeToStart.sum"]), count),
-        **{f"p{p}": None for p in PERCENTILES},
-    }
+def needed(names: Iterable[str]) -> frozenset[str]:
+    """The aggregates the metrics ``names`` are computed from (``mediaStarts`` always)."""
+    out = {"mediaStarts"}
+    for name in names:
+        if name in RATES:
+            out |= needed(RATES[name])
+        elif name == "rebufferRatio":
+            out |= {"bufferTime", "stallTime", "totalTimePlayed"}
+        elif name == "bitrateAverage":
+            out |= {"bitrate.num", "bitrate.den"}
+        elif name in MEANS:
+            out |= {f"{name}.sum", f"{name}.n"}
+        else:
+            out.add(name)
+    return frozenset(out)
+
+
+def metric(name: str, aggregates: dict[str, Any]) -> Any:
+    """One scalar metric from aggregates (a missing one counts as none)."""
+    a = aggregates.get
+    if name in SUMS:
+        return _float(a(name))
+    if name in RATES:
+        num, den = RATES[name]
+        return _ratio(metric(num, aggregates), metric(den, aggregates))
+    if name == "rebufferRatio":
+        waiting = _float(a("bufferTime")) + _float(a("stallTime"))
+        return _ratio(waiting, _float(a("totalTimePlayed")) + waiting)
+    if name == "bitrateAverage":
+        return _ratio(_float(a("bitrate.num")), _float(a("bitrate.den")))
+    if name in MEANS:
+        return _ratio(_float(a(f"{name}.sum")), _int(a(f"{name}.n")))
+    return _int(a(name))  # mediaStarts, uniqueViewers and the COUNTS
+
+
+def finish(found: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The scalar metrics ``names`` (default: every one, and ``timeToStart``'s count and mean)
+    from one row of aggregates (an aggregate missing from ``found`` counts as none: its
+    metrics are 0 or ``None``)."""
+    m = {name: metric(name, found) for name in (SCALAR if names is None else names)}
+    if names is None:
+        count = _int(found.get("timeToStart.n"))
+        m["timeToStart"] = {
+            "count": count,
+            "mean": _ratio(_float(found.get("timeToStart.sum")), count),
+            **{f"p{p}": None for p in PERCENTILES},
+        }
     return m
 
 

@@ -171,7 +171,13 @@ def filter_conditions(
     for name, values in included.items():
         unique = list(dict.fromkeys(values))
         marks = ", ".join("?" * len(unique))
-        conditions.append(f"{dimensions.valued(name, dialect)} IN ({marks})")
+        # without (none) among the values, the bare expression (NULL is in no list) lets an
+        # index on it serve (media.id's)
+        if dimensions.NONE in unique:
+            expression = dimensions.valued(name, dialect)
+        else:
+            expression = dimensions.expression(name, dialect)
+        conditions.append(f"{expression} IN ({marks})")
         args.extend(unique)
     for f in filters:
         if f.exclude:

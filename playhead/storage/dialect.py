@@ -32,22 +32,34 @@ CLOSE: Final = (
 REFUSED: Final = "UPDATE sessions SET refused = refused + 1 WHERE id = ?"
 
 
-def insert(table: Table) -> str:
-    """``INSERT INTO table (...) VALUES (?, ...)`` in the table's column order."""
-    names = table.names
-    columns = ", ".join(quoted(n) for n in names)
-    return f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))})"
+def insert(table: Table, stamp: str | None = None) -> str:
+    """``INSERT INTO table (...) VALUES (?, ...)`` in the table's column order (with
+    ``stamp``, a last column ``changed`` taking that SQL expression's value)."""
+    columns = ", ".join(quoted(n) for n in table.names)
+    values = ", ".join("?" * len(table.names))
+    if stamp is not None:
+        columns, values = f"{columns}, changed", f"{values}, {stamp}"
+    return f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
 
 
-def upsert_session_summary(table: Table = SESSION_TABLE) -> str:
-    """Insert a session's row of ``table``, or replace every column of the one it has."""
-    names = table.names
-    updates = ", ".join(f"{quoted(n)} = excluded.{quoted(n)}" for n in names[1:])
-    return f"{insert(table)} ON CONFLICT (session_id) DO UPDATE SET {updates}"
+def upsert_session_summary(table: Table = SESSION_TABLE, stamp: str | None = None) -> str:
+    """Insert a session's row of ``table``, or replace every column of the one it has; with
+    ``stamp``, its ``changed`` column takes that SQL expression's value too."""
+    updated = [quoted(n) for n in table.names[1:]] + (["changed"] if stamp else [])
+    updates = ", ".join(f"{n} = excluded.{n}" for n in updated)
+    return f"{insert(table, stamp)} ON CONFLICT (session_id) DO UPDATE SET {updates}"
 
 
+# Each write of a session's facts takes the next change stamp (migration 0012): the writer is
+# alone on SQLite, so the largest stamp stored or deleted, plus one, is always the next one.
+SQLITE_FACTS_STAMP: Final = (
+    "(SELECT MAX(COALESCE((SELECT MAX(changed) FROM session_facts), 0),"
+    " (SELECT floor FROM facts_changes)) + 1)"
+)
+POSTGRES_FACTS_STAMP: Final = "nextval('session_facts_changes')"
 UPSERT_SUMMARY: Final = upsert_session_summary()
-UPSERT_FACTS: Final = upsert_session_summary(FACTS_TABLE)
+UPSERT_FACTS: Final = upsert_session_summary(FACTS_TABLE, SQLITE_FACTS_STAMP)
+UPSERT_FACTS_POSTGRES: Final = upsert_session_summary(FACTS_TABLE, POSTGRES_FACTS_STAMP)
 INSERT_ITEMS: Final = tuple(insert(table) for table in ITEM_TABLES)
 CLEAR_ITEMS: Final = tuple(
     f"DELETE FROM {table.name} WHERE session_id = ?" for table in ITEM_TABLES

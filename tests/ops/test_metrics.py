@@ -50,6 +50,7 @@ def test_every_metric_of_the_table_is_exposed(client: TestClient) -> None:
         "playhead_write_queue_depth",
         "playhead_write_batch_seconds_count",
         "playhead_viewers_now",
+        "playhead_report_columns_sessions",
     ):
         assert name in names, name
     for reason in ("invalid", "unknown_session", "closed", "too_large", "overloaded"):
@@ -95,6 +96,10 @@ def test_requests_events_and_refusals_are_counted(client: TestClient) -> None:
     assert v(got, "playhead_sessions_open") == 2
     # viewer-a's other session, and the session naming no viewer
     assert v(got, "playhead_viewers_now") == 2
+    # the report columns hold every session with stored facts once a report loaded them: the
+    # closed one (open sessions' summaries come every --summary-interval)
+    assert client.get("/reports/summary", params={"from": 0}).status_code == 200
+    assert v(scrape(client), "playhead_report_columns_sessions") == 1
     assert v(got, "playhead_write_batch_seconds_count") >= 1
     # a second scrape adds nothing that did not happen (increments are moved once)
     again = scrape(client)

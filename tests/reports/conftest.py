@@ -15,8 +15,10 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from playhead.app import create_app
+from playhead.app import create_app, services_of
 from playhead.config import load_settings
+from playhead.reports.columnar import ColumnarFigures
+from playhead.reports.figures import SqlFigures
 from tests.helpers import FakeClock
 from tests.reports.audience import Audience, replay
 
@@ -33,11 +35,18 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="module", params=["columns", "sql"])
+def report_engine(request: pytest.FixtureRequest) -> str:
+    """Where the reports get their figures: the columns in memory, or the database."""
+    engine: str = request.param
+    return engine
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, report_engine: str
 ) -> Iterator[str]:
-    """The ``db`` setting of a fresh database of each backend."""
+    """The ``db`` setting of a fresh database of each backend (one per report engine)."""
     if request.param == "sqlite":
         yield str(tmp_path_factory.mktemp("reports") / "reports.db")
         return
@@ -57,12 +66,19 @@ def db_url(
 
 
 @pytest.fixture(scope="module")
-def audience_app(db_url: str) -> Iterator[tuple[TestClient, Audience]]:
+def audience_app(db_url: str, report_engine: str) -> Iterator[tuple[TestClient, Audience]]:
     """An app over ``db_url`` with the test audience replayed into it and summarized."""
     clock = FakeClock()
-    app = create_app(load_settings({"db": db_url}), clock=clock)
+    app = create_app(load_settings({"db": db_url, "report_engine": report_engine}), clock=clock)
     with TestClient(app, raise_server_exceptions=True) as client:
         audience = replay(client, clock)
+        figures = services_of(app).figures
+        if report_engine == "columns":
+            # the columns answer every question of the suite, not the database meanwhile
+            assert client.get("/reports/summary", params={"from": 0}).status_code == 200
+            assert isinstance(figures, ColumnarFigures) and figures.loaded
+        else:
+            assert isinstance(figures, SqlFigures)
         yield client, audience
 
 
