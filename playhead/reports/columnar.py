@@ -21,12 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+
+# OpenBLAS would spread each matrix product over spinning threads on every core, taking CPU
+# from ingest for a product that takes milliseconds on one (set before numpy loads it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import msgspec
 import numpy as np
@@ -49,6 +56,7 @@ from playhead.storage import Storage
 from playhead.storage.queries import Query
 
 log = logging.getLogger("playhead.reports")
+T = TypeVar("T")
 
 # COUNTS columns holding 0 or 1: kept as booleans and counted, not summed.
 FLAG_COLUMNS: Final = frozenset(
@@ -249,6 +257,12 @@ class ColumnarFigures:
         self._cursor = 0
         self._seen: deque[tuple[float, int]] = deque()  # (monotonic s, cursor) for lag_s
         self._deletions: int | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="playhead-reports")
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the report thread (the event loop stays free for reads)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
     # ------------------------------------------------------------------ keeping up
     def start(self) -> None:
@@ -257,11 +271,12 @@ class ColumnarFigures:
             self._loading = asyncio.create_task(self._load(), name="playhead-columns-load")
 
     async def stop(self) -> None:
-        """Stop a first load under way."""
+        """Stop a first load under way, and the report thread."""
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._loading
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def held(self) -> int:
         """Sessions in the columns (0 until the first load finishes)."""
@@ -278,7 +293,7 @@ class ColumnarFigures:
         async with self._lock:
             cursor, deletions = await self.storage.read(Query(_CURSORS, (), _first))
             async for rows in self._chunks(_SELECT):
-                await asyncio.to_thread(self.columns.put, rows)
+                await self._run(self.columns.put, rows)
             self._cursor, self._deletions = int(cursor or 0), int(deletions or 0)
             await self._materialize("viewer")
             for name in dimensions.DEFAULT_EXCLUDED:
@@ -315,7 +330,7 @@ class ColumnarFigures:
         values = Values(np.full(self.columns.capacity, -1, np.int32))
         columns = f"ss.session_id, {dimensions.expression(name, self.dialect)}"
         async for chunk in self._chunks(columns):
-            await asyncio.to_thread(self._fill, values, chunk)
+            await self._run(self._fill, values, chunk)
         self.columns.dims[name] = values
         return values
 
@@ -367,7 +382,7 @@ class ColumnarFigures:
             rows = await self.storage.read(Query(sql, (since,), _rows))
             if not rows:
                 return
-            await asyncio.to_thread(self._apply, names, rows)
+            await self._run(self._apply, names, rows)
             since = int(rows[-1][1])
             self._cursor = max(self._cursor, since)
             if len(rows) < LOAD_CHUNK:
@@ -559,7 +574,7 @@ class ColumnarFigures:
             return await self.sql.totals(selection, needed)
         async with self._lock:
             await self._prepared(selection, ())
-            return await asyncio.to_thread(self._totals, selection, needed)
+            return await self._run(self._totals, selection, needed)
 
     async def percentiles(self, selection: Selection) -> dict[str, float | None]:
         """``timeToStart``'s nearest-rank percentiles over the selection."""
@@ -567,7 +582,7 @@ class ColumnarFigures:
             return await self.sql.percentiles(selection)
         async with self._lock:
             await self._prepared(selection, ())
-            return await asyncio.to_thread(self._percentiles, selection)
+            return await self._run(self._percentiles, selection)
 
     async def grouped(
         self, selection: Selection, grouping: Grouping, needed: Collection[str] = ALL
@@ -578,7 +593,7 @@ class ColumnarFigures:
         named = () if grouping.dimension is None else (grouping.dimension,)
         async with self._lock:
             await self._prepared(selection, named)
-            return await asyncio.to_thread(self._grouped, selection, grouping, needed)
+            return await self._run(self._grouped, selection, grouping, needed)
 
     async def ranked(self, selection: Selection, dimension: str) -> list[str]:
         """Every value of ``dimension`` among the selection, most sessions first."""
@@ -586,4 +601,4 @@ class ColumnarFigures:
             return await self.sql.ranked(selection, dimension)
         async with self._lock:
             await self._prepared(selection, (dimension,))
-            return await asyncio.to_thread(self._ranked, selection, dimension)
+            return await self._run(self._ranked, selection, dimension)

@@ -191,11 +191,11 @@ class SqlFigures:
         return [str(row[0]) for row in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))]
 
 
-def open_figures(engine: str, storage: Storage) -> Figures:
-    """The figures source ``--report-engine`` names: ``columns`` (in memory, following the
-    database) or ``sql`` (the database for every question)."""
+def open_figures(engine: str, storage: Storage, db: str, timeout: float = 5.0) -> Figures:
+    """The figures source ``--report-engine`` names: ``columns`` (in memory, in a process of
+    their own, following the database ``db``) or ``sql`` (the database for every question)."""
     if engine == "sql":
         return SqlFigures(storage)
-    from playhead.reports.columnar import ColumnarFigures
+    from playhead.reports.process import ProcessFigures
 
-    return ColumnarFigures(storage)
+    return ProcessFigures(db, storage, timeout=timeout)

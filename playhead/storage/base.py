@@ -104,6 +104,9 @@ class Storage(Protocol):
     async def start(self) -> None:
         """Open connections, apply migrations, start background threads."""
 
+    async def start_reading(self) -> None:
+        """Open read connections only, for a process that reads what another writes."""
+
     async def stop(self) -> None:
         """Flush everything submitted so far and release resources."""
 

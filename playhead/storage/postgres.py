@@ -135,9 +135,24 @@ class PostgresStorage(BatchedWrites):
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="playhead-postgres-writer")
 
+    async def start_reading(self) -> None:
+        """Open a pool for reads only (another process writes; nothing is migrated)."""
+        settings = {"search_path": self.schema} if self.schema else None
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=1,
+            max_size=2,
+            server_settings=settings,
+            command_timeout=max(30.0, 6 * self._timeout),
+        )
+        self._loop = asyncio.get_running_loop()
+
     async def stop(self) -> None:
         """Commit everything queued, then stop the writer and close the pool."""
         if self._task is None:
+            if self._pool is not None:  # started for reading only
+                await self._pool.close()
+                self._pool = None
             return
         self._stopping = True
         self._wake.set()

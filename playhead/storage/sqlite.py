@@ -154,9 +154,17 @@ class SQLiteStorage(BatchedWrites):
         )
         self._checkpointer.start()
 
+    async def start_reading(self) -> None:
+        """Open the read connections only (another process writes; nothing is migrated)."""
+        if not os.path.exists(self.path):
+            raise ConfigError(f"no database at {self.path!r}")
+        self._loop = asyncio.get_running_loop()
+        self._readers = ThreadPoolExecutor(_READERS, thread_name_prefix="playhead-sqlite-read")
+
     async def stop(self) -> None:
         """Commit everything queued, then stop the writer and close the database."""
         if self._thread is None:
+            self._close_readers()  # started for reading only (or not at all)
             return
         self._stopping = True
         self._wake.set()
@@ -165,12 +173,7 @@ class SQLiteStorage(BatchedWrites):
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join)
         self._thread = None
-        if self._readers is not None:
-            self._readers.shutdown(wait=True)
-            self._readers = None
-        for conn in self._reader_conns:
-            conn.close()
-        self._reader_conns.clear()
+        self._close_readers()
         if self._conn is not None:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -178,6 +181,14 @@ class SQLiteStorage(BatchedWrites):
                 log.error("final SQLite checkpoint failed: %r", exc)
             self._conn.close()
             self._conn = None
+
+    def _close_readers(self) -> None:
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
+        for conn in self._reader_conns:
+            conn.close()
+        self._reader_conns.clear()
 
     def wal_bytes(self) -> int:
         """The current size of the write-ahead log file (0 when there is none)."""

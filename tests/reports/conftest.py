@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,8 +18,8 @@ from starlette.testclient import TestClient
 
 from playhead.app import create_app, services_of
 from playhead.config import load_settings
-from playhead.reports.columnar import ColumnarFigures
 from playhead.reports.figures import SqlFigures
+from playhead.reports.process import ProcessFigures
 from tests.helpers import FakeClock
 from tests.reports.audience import Audience, replay
 
@@ -74,9 +75,14 @@ def audience_app(db_url: str, report_engine: str) -> Iterator[tuple[TestClient, 
         audience = replay(client, clock)
         figures = services_of(app).figures
         if report_engine == "columns":
-            # the columns answer every question of the suite, not the database meanwhile
-            assert client.get("/reports/summary", params={"from": 0}).status_code == 200
-            assert isinstance(figures, ColumnarFigures) and figures.loaded
+            # the report process's columns answer every question of the suite, not the
+            # database meanwhile
+            assert isinstance(figures, ProcessFigures)
+            deadline = time.monotonic() + 60
+            while not figures.loaded and time.monotonic() < deadline:
+                assert client.get("/reports/summary", params={"from": 0}).status_code == 200
+                time.sleep(0.05)
+            assert figures.loaded
         else:
             assert isinstance(figures, SqlFigures)
         yield client, audience
