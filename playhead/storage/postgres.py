@@ -231,10 +231,19 @@ class PostgresStorage(BatchedWrites):
 
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one snapshot (a cursor)."""
+        async for rows in self.scan_chunks(query, chunk):
+            for row in rows:
+                yield row
+
+    async def scan_chunks(
+        self, query: Query[Any], chunk: int = 2000
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """The rows of ``query`` in lists of up to ``chunk``, from one snapshot (a cursor)."""
         sql = self._numbered(query.sql)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            async for row in conn.cursor(sql, *query.args, prefetch=chunk):
-                yield row
+            cursor = await conn.cursor(sql, *query.args)
+            while rows := await cursor.fetch(chunk):
+                yield rows
 
     # ------------------------------------------------------------------ writer task
     async def _run(self) -> None:
