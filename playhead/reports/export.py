@@ -11,6 +11,7 @@ chunk, Arrow takes a Parquet chunk a column at a time. The bytes are those the c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import operator
@@ -239,18 +240,21 @@ async def csv_chunks(storage: Storage, selection: Selection) -> AsyncIterator[by
     """The CSV export: a header row, then one row per session (RFC 4180, CRLF)."""
     layout = _CsvLayout(dialect_of(storage))
     yield _header().encode()
-    async for rows in storage.scan_chunks(_select(storage, selection, layout.columns), CHUNK):
-        yield layout.lines(rows)
+    query = _select(storage, selection, layout.columns)
+    async with contextlib.aclosing(storage.scan_chunks(query, CHUNK)) as chunks:
+        async for rows in chunks:
+            yield layout.lines(rows)
 
 
 async def ndjson_chunks(storage: Storage, selection: Selection) -> AsyncIterator[bytes]:
     """The NDJSON export: each selected session's stored report, one per line, oldest first."""
     report = "(SELECT r.report FROM session_summaries r WHERE r.session_id = ss.session_id)"
     query = _select(storage, selection, report)
-    async for rows in storage.scan_chunks(query, REPORT_CHUNK):
-        lines = [row[0] for row in rows]
-        lines.append(b"")  # so that the last report ends with a line break too
-        yield b"\n".join(lines)
+    async with contextlib.aclosing(storage.scan_chunks(query, REPORT_CHUNK)) as chunks:
+        async for rows in chunks:
+            lines = [row[0] for row in rows]
+            lines.append(b"")  # so that the last report ends with a line break too
+            yield b"\n".join(lines)
 
 
 def require_pyarrow() -> Any:
@@ -315,15 +319,17 @@ async def parquet_chunks(storage: Storage, selection: Selection) -> AsyncIterato
     )
     batches: list[Any] = []
     waiting = 0
-    async for chunk in storage.scan_chunks(_select(storage, selection, columns), CHUNK):
-        batches.append(_batch(pa, schema, chunk))
-        waiting += len(chunk)
-        while waiting >= ROW_GROUP:
-            table = pa.Table.from_batches(batches, schema)
-            writer.write_table(table.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
-            batches = table.slice(ROW_GROUP).to_batches()
-            waiting -= ROW_GROUP
-            yield sink.take()
+    query = _select(storage, selection, columns)
+    async with contextlib.aclosing(storage.scan_chunks(query, CHUNK)) as chunks:
+        async for chunk in chunks:
+            batches.append(_batch(pa, schema, chunk))
+            waiting += len(chunk)
+            while waiting >= ROW_GROUP:
+                table = pa.Table.from_batches(batches, schema)
+                writer.write_table(table.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+                batches = table.slice(ROW_GROUP).to_batches()
+                waiting -= ROW_GROUP
+                yield sink.take()
     if waiting:
         writer.write_table(pa.Table.from_batches(batches, schema), row_group_size=ROW_GROUP)
     writer.close()

@@ -9,7 +9,7 @@ that run on read connections of their own and never wait behind the write queue.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -143,7 +143,7 @@ class Storage(Protocol):
 
     def scan_chunks(
         self, query: Query[Any], chunk: int = 2000
-    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
         """:meth:`scan`'s rows in lists of up to ``chunk`` (for readers that work a list at a
         time: no per-row step between the store and them)."""
 

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -273,13 +273,14 @@ class SQLiteStorage(BatchedWrites):
 
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
-        async for rows in self.scan_chunks(query, chunk):
-            for row in rows:
-                yield row
+        async with contextlib.aclosing(self.scan_chunks(query, chunk)) as chunks:
+            async for rows in chunks:
+                for row in rows:
+                    yield row
 
     async def scan_chunks(
         self, query: Query[Any], chunk: int = 2000
-    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
         """The rows of ``query`` in lists of up to ``chunk``, from one read snapshot; the next
         list is fetched (on a thread) while the caller works on this one."""
         assert self._loop is not None, "storage not started"
