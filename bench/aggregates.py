@@ -121,7 +121,7 @@ def bulk_load(path: str, sessions: int) -> float:
                     0,
                     "{}",
                     r.params["visitor.marketingCloudUserId"],
-                    None,
+                    None,  # client_network: NULL, as with the default --store-ip none
                 )
             )
             rows = summary_rows(Summary(i + 1, True, 0, r, 100))

@@ -62,16 +62,18 @@ _ORDERS = {"-firstEventTs": "DESC", "firstEventTs": "ASC"}
 MAX_LIMIT = 1000
 
 
+def list_expressions(dialect: Dialect) -> tuple[str, ...]:
+    """The SQL of each of the sessions list's columns, in :data:`LIST_FIELDS` order."""
+    return (
+        "s.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
+        "ss.media_id", dimensions.expression("media.name", dialect), "ss.viewer_key",
+        "ss.time_played", "ss.is_completed", "ss.error_count", "ss.experience",
+    )  # fmt: skip
+
+
 def list_columns(dialect: Dialect) -> str:
     """The SQL of the sessions list's columns, in :data:`LIST_FIELDS` order, then the key."""
-    return ", ".join(
-        (
-            "s.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
-            "ss.media_id", dimensions.expression("media.name", dialect), "ss.viewer_key",
-            "ss.time_played", "ss.is_completed", "ss.error_count", "ss.experience",
-            "ss.session_id",
-        )
-    )  # fmt: skip
+    return ", ".join((*list_expressions(dialect), "ss.session_id"))
 
 
 def list_row(row: Sequence[Any]) -> dict[str, Any]:

@@ -2,19 +2,28 @@
 CSV (RFC 4180), NDJSON (each session's whole report per line) and Parquet (the CSV's columns;
 needs the ``parquet`` extra, pyarrow).
 
-Rows come from :meth:`Storage.scan`, so memory stays flat however many sessions are selected.
+Rows come from :meth:`Storage.scan_chunks` a list at a time, so memory stays flat however many
+sessions are selected, and each list is formatted whole, with no Python step per value: the
+store shapes the values (integer and flag fields already as CSV text), msgspec writes a CSV
+chunk, Arrow takes a Parquet chunk a column at a time. The bytes are those the csv module
+(and ``RecordBatch.from_pylist``) would write of the same rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import operator
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Final
 
+import msgspec
+
 from playhead.errors import MissingExtra
 from playhead.reports import aggregate
-from playhead.reports.aggregate import list_row
+from playhead.reports.dimensions import Dialect
 from playhead.reports.figures import FROM, dialect_of
 from playhead.reports.selection import Selection
 from playhead.storage import Storage
@@ -78,73 +87,174 @@ KINDS: Final[dict[str, str]] = {
     "experience": "float",
     **{name: kind for name, _, kind in FIELDS},
 }
-CHUNK: Final = 2000
+CHUNK: Final = 2000  # rows fetched at a time (one CSV or Parquet chunk's worth)
+REPORT_CHUNK: Final = 500  # NDJSON: stored reports are kilobytes each
+ROW_GROUP: Final = 10_000  # Parquet rows per row group
+
+# What makes the csv module quote a field (QUOTE_MINIMAL with "\r\n" line ends).
+_SPECIAL: Final = re.compile('[,"\r\n]')
+# In JSON floats, the marks of one msgspec writes unlike repr: an exponent, below 1e-4 (which
+# repr writes with an exponent), ``null`` (inf or nan).
+_ODD_FLOAT: Final = (b"e", b"0.0000", b"n")
+_encode: Final = msgspec.json.Encoder().encode
 
 
-def _cast(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "bool":
-        return bool(value)
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    return value if isinstance(value, str) else str(value)
+def _expressions(dialect: Dialect) -> tuple[str, ...]:
+    """The SQL of each of :data:`COLUMNS`."""
+    return (*aggregate.list_expressions(dialect), *(f"ss.{column}" for _, column, _ in FIELDS))
 
 
-def _query(storage: Storage, selection: Selection, extra: str) -> Query[Any]:
+def _select(storage: Storage, selection: Selection, columns: str) -> Query[Any]:
+    """``columns`` of the selected sessions, oldest first (the sessions list's order)."""
     sql, args = aggregate.sessions_query(selection, dialect_of(storage), "firstEventTs", None, None)
-    head, _, tail = sql.partition(f" {FROM}")
-    return Query(f"{head}, {extra} {FROM}{tail}", args, list)
+    _, _, tail = sql.partition(f" {FROM}")
+    return Query(f"SELECT {columns} {FROM}{tail}", args, list)
 
 
-async def records(storage: Storage, selection: Selection) -> AsyncIterator[dict[str, Any]]:
-    """Every selected session as a record of :data:`COLUMNS`, oldest first."""
-    extra = ", ".join(f"ss.{column}" for _, column, _ in FIELDS)
-    width = len(aggregate.LIST_FIELDS) + 1  # the list's columns and the key
-    async for row in storage.scan(_query(storage, selection, extra), CHUNK):
-        record = list_row(row[:width])
-        for (name, _, kind), value in zip(FIELDS, row[width:], strict=True):
-            record[name] = _cast(kind, value)
-        yield record
+def _typed(kind: str, sql: str) -> str:
+    """SQL giving a column's value as the export's ``kind`` wants it: integers truncated as
+    Python's ``int`` does (flags stay 0/1, made booleans later)."""
+    return f"CAST({sql} AS BIGINT)" if kind == "int" else sql
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return "" if value is None else value
+def _csv_field(kind: str, sql: str) -> str:
+    """SQL giving an integer or flag column as the text of its CSV field: the integer (as
+    Python's ``int`` makes it), ``true``/``false``, or NULL (an empty field)."""
+    if kind == "bool":
+        return f"CASE WHEN {sql} <> 0 THEN 'true' WHEN {sql} = 0 THEN 'false' END"
+    return _typed(kind, sql)
+
+
+def _csv_fields(dialect: Dialect, kinds_and_sql: Sequence[tuple[str, str]]) -> str:
+    """SQL joining a run of integer and flag columns' fields with commas, in one call (its
+    ``%s`` writes NULL as nothing)."""
+    function = "format" if dialect == "postgres" else "printf"
+    pattern = ",".join(["%s"] * len(kinds_and_sql))
+    fields = ", ".join(_csv_field(kind, sql) for kind, sql in kinds_and_sql)
+    return f"{function}('{pattern}', {fields})"
+
+
+class _CsvLayout:
+    """How rows of CSV come out of the store, a chunk at a time.
+
+    SQL gives each run of adjacent integer and flag columns as one text (their fields joined
+    by commas), each text column as its text ('' for NULL) and each float column as its
+    float. A chunk of such rows is then one ``msgspec.json.encode`` call, its quotes dropped
+    and its ``],[`` made line breaks: for floats from 1e-4 to 1e16 (and 0) msgspec writes
+    what ``repr`` writes (as the csv module does), and text without a comma, quote,
+    backslash or control character comes out as it is. Rows outside that (checked on the
+    chunk's output: an extra comma or an escape; an exponent, ``null`` or ``0.0000`` among
+    its floats) are written the slow way, one by one, as the csv module would.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        values: list[str] = []
+        texts: list[int] = []
+        floats: list[int] = []
+        run: list[tuple[str, str]] = []
+        for name, sql in zip(COLUMNS, _expressions(dialect), strict=True):
+            kind = KINDS[name]
+            if kind in ("int", "bool"):
+                run.append((kind, sql))
+                continue
+            if run:
+                values.append(_csv_fields(dialect, run))
+                run = []
+            if kind == "text":
+                texts.append(len(values))
+                values.append(f"COALESCE({sql}, '')")
+            else:  # PostgreSQL cannot make a NULL double '': such rows go the slow way
+                floats.append(len(values))
+                values.append(f"COALESCE({sql}, '')" if dialect == "sqlite" else sql)
+        if run:
+            values.append(_csv_fields(dialect, run))
+        self.columns = ", ".join(values)
+        self._texts = frozenset(texts)
+        self._text_values = operator.itemgetter(*texts)
+        self._float_values = operator.itemgetter(*floats)
+        self._format = ",".join(["%s"] * len(values)) + "\r\n"
+        self._commas = len(COLUMNS) - 1  # in each line
+
+    def lines(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        """The CSV lines of ``rows`` (fetched with :attr:`columns`), UTF-8."""
+        if not rows:
+            return b""
+        if type(rows[0]) is not tuple:  # e.g. asyncpg's records
+            rows = list(map(tuple, rows))
+        floats = _encode(list(map(self._float_values, rows)))
+        out = _encode(rows)
+        if (
+            not _odd_floats(floats)
+            and b"\\" not in out
+            and out.count(b",") == (self._commas + 1) * len(rows) - 1
+        ):
+            return _csv_of_json(out)
+        lines = _csv_of_json(out).split(b"\r\n")
+        if len(lines) != len(rows) + 1:  # a text with "],[" in it: every row the slow way
+            return "".join([self._line(row) for row in rows]).encode()
+        for i, row in enumerate(rows):
+            if self._slow(row):
+                lines[i] = self._line(row)[:-2].encode()
+        return b"\r\n".join(lines)
+
+    def _slow(self, row: Sequence[Any]) -> bool:
+        """Whether a row cannot be written the fast way (see the class)."""
+        texts = "".join(self._text_values(row))
+        odd_text = _SPECIAL.search(texts) is not None or b"\\" in _encode(texts)
+        return odd_text or _odd_floats(_encode(self._float_values(row)))
+
+    def _line(self, row: Sequence[Any]) -> str:
+        """One row's line the slow way: NULL floats empty, special text fields quoted."""
+        values = tuple(
+            "" if value is None else _quoted(value) if i in self._texts else value
+            for i, value in enumerate(row)
+        )
+        return self._format % values
+
+
+def _odd_floats(floats: bytes) -> bool:
+    """Whether JSON floats hold one msgspec writes unlike ``repr``."""
+    return any(mark in floats for mark in _ODD_FLOAT)
+
+
+def _csv_of_json(out: bytes) -> bytes:
+    """CSV lines from a JSON array of rows of fast-way values (see :class:`_CsvLayout`)."""
+    return out.translate(None, b'"').replace(b"],[", b"\r\n")[2:-2] + b"\r\n"
+
+
+def _quoted(text: str) -> str:
+    """A text field as the csv module writes it: in quotes (inner ones doubled) when it holds
+    a comma, a quote or a line break, else as it is."""
+    if _SPECIAL.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _header() -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(COLUMNS)
+    return buffer.getvalue()
 
 
 async def csv_chunks(storage: Storage, selection: Selection) -> AsyncIterator[bytes]:
     """The CSV export: a header row, then one row per session (RFC 4180, CRLF)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    async for record in records(storage, selection):
-        writer.writerow([_csv_value(record[name]) for name in COLUMNS])
-        count += 1
-        if count % 500 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+    layout = _CsvLayout(dialect_of(storage))
+    yield _header().encode()
+    query = _select(storage, selection, layout.columns)
+    async with contextlib.aclosing(storage.scan_chunks(query, CHUNK)) as chunks:
+        async for rows in chunks:
+            yield layout.lines(rows)
 
 
 async def ndjson_chunks(storage: Storage, selection: Selection) -> AsyncIterator[bytes]:
     """The NDJSON export: each selected session's stored report, one per line, oldest first."""
-    parts: list[bytes] = []
     report = "(SELECT r.report FROM session_summaries r WHERE r.session_id = ss.session_id)"
-    async for row in storage.scan(_query(storage, selection, report), CHUNK):
-        parts.append(bytes(row[-1]))
-        parts.append(b"\n")
-        if len(parts) >= 1000:
-            yield b"".join(parts)
-            parts.clear()
-    yield b"".join(parts)
+    query = _select(storage, selection, report)
+    async with contextlib.aclosing(storage.scan_chunks(query, REPORT_CHUNK)) as chunks:
+        async for rows in chunks:
+            lines = [row[0] for row in rows]
+            lines.append(b"")  # so that the last report ends with a line break too
+            yield b"\n".join(lines)
 
 
 def require_pyarrow() -> Any:
@@ -184,25 +294,44 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def _batch(pa: Any, schema: Any, rows: Sequence[dict[str, Any]]) -> Any:
-    return pa.RecordBatch.from_pylist(list(rows), schema=schema)
+def _batch(pa: Any, schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
+    """A record batch of rows fetched with :func:`_typed` columns, a column at a time (as
+    ``RecordBatch.from_pylist`` would make it of the rows' records)."""
+    arrays = []
+    for field, values in zip(schema, zip(*rows, strict=True), strict=True):
+        if KINDS[field.name] == "bool":  # 0/1 (or NULL) as stored; any non-zero is true
+            arrays.append(pa.array(values, pa.int64()).cast(pa.bool_()))
+        else:
+            arrays.append(pa.array(values, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 async def parquet_chunks(storage: Storage, selection: Selection) -> AsyncIterator[bytes]:
-    """The Parquet export: the CSV's columns, one row group per few thousand sessions."""
+    """The Parquet export: the CSV's columns, one row group per :data:`ROW_GROUP` sessions
+    (each chunk of rows made Arrow columns as it comes, so a row group waits as Arrow data)."""
     pa = require_pyarrow()
     schema = _arrow_schema(pa)
     sink = _Sink()
     writer = pa.parquet.ParquetWriter(sink, schema)
-    rows: list[dict[str, Any]] = []
-    async for record in records(storage, selection):
-        rows.append(record)
-        if len(rows) >= 10_000:
-            writer.write_batch(_batch(pa, schema, rows))
-            rows.clear()
-            yield sink.take()
-    if rows:
-        writer.write_batch(_batch(pa, schema, rows))
+    columns = ", ".join(
+        _typed(KINDS[name], sql)
+        for name, sql in zip(COLUMNS, _expressions(dialect_of(storage)), strict=True)
+    )
+    batches: list[Any] = []
+    waiting = 0
+    query = _select(storage, selection, columns)
+    async with contextlib.aclosing(storage.scan_chunks(query, CHUNK)) as chunks:
+        async for chunk in chunks:
+            batches.append(_batch(pa, schema, chunk))
+            waiting += len(chunk)
+            while waiting >= ROW_GROUP:
+                table = pa.Table.from_batches(batches, schema)
+                writer.write_table(table.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+                batches = table.slice(ROW_GROUP).to_batches()
+                waiting -= ROW_GROUP
+                yield sink.take()
+    if waiting:
+        writer.write_table(pa.Table.from_batches(batches, schema), row_group_size=ROW_GROUP)
     writer.close()
     yield sink.take()
 

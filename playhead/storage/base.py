@@ -9,7 +9,7 @@ that run on read connections of their own and never wait behind the write queue.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -143,6 +143,12 @@ class Storage(Protocol):
 
     def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of a large read, a chunk at a time, from one consistent snapshot."""
+
+    def scan_chunks(
+        self, query: Query[Any], chunk: int = 2000
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
+        """:meth:`scan`'s rows in lists of up to ``chunk`` (for readers that work a list at a
+        time: no per-row step between the store and them)."""
 
     async def purge_events(self, session_ids: Sequence[int]) -> int:
         """Delete the raw events of closed, summarized sessions (retention); how many went."""

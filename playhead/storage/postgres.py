@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
@@ -246,10 +246,20 @@ class PostgresStorage(BatchedWrites):
 
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one snapshot (a cursor)."""
+        async with contextlib.aclosing(self.scan_chunks(query, chunk)) as chunks:
+            async for rows in chunks:
+                for row in rows:
+                    yield row
+
+    async def scan_chunks(
+        self, query: Query[Any], chunk: int = 2000
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
+        """The rows of ``query`` in lists of up to ``chunk``, from one snapshot (a cursor)."""
         sql = self._numbered(query.sql)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            async for row in conn.cursor(sql, *query.args, prefetch=chunk):
-                yield row
+            cursor = await conn.cursor(sql, *query.args)
+            while rows := await cursor.fetch(chunk):
+                yield rows
 
     # ------------------------------------------------------------------ writer task
     async def _run(self) -> None:

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -288,14 +288,31 @@ class SQLiteStorage(BatchedWrites):
 
     async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
-        assert self._loop is not None, "storage not started"
-        conn = connect(self.path, self._synchronous, create=False)
-        try:
-            cursor = await asyncio.to_thread(conn.execute, query.sql, query.args)
-            while rows := await asyncio.to_thread(cursor.fetchmany, chunk):
+        async with contextlib.aclosing(self.scan_chunks(query, chunk)) as chunks:
+            async for rows in chunks:
                 for row in rows:
                     yield row
+
+    async def scan_chunks(
+        self, query: Query[Any], chunk: int = 2000
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
+        """The rows of ``query`` in lists of up to ``chunk``, from one read snapshot; the next
+        list is fetched (on a thread) while the caller works on this one."""
+        assert self._loop is not None, "storage not started"
+        conn = connect(self.path, self._synchronous, create=False)
+        fetch: asyncio.Future[list[Any]] | None = None
+        try:
+            cursor = await asyncio.to_thread(conn.execute, query.sql, query.args)
+            fetch = asyncio.ensure_future(asyncio.to_thread(cursor.fetchmany, chunk))
+            while rows := await fetch:
+                fetch = asyncio.ensure_future(asyncio.to_thread(cursor.fetchmany, chunk))
+                yield rows
         finally:
+            if fetch is not None:
+                # a reader that stopped early: the thread may still be using the connection
+                await asyncio.wait([fetch])
+                if not fetch.cancelled():
+                    fetch.exception()  # taken, so that a failed fetch ahead is not logged
             conn.close()
 
     # ------------------------------------------------------------------ writer thread

@@ -408,6 +408,27 @@ def test_open_session_events_exclude_closed_sessions_in_seq_order(backend: Backe
     assert scenario(backend, body) == [("0", [0]), ("2", [0, 1, 2]), ("3", [0, 1, 2, 3])]
 
 
+def test_scan_chunks_are_the_scans_rows_in_lists_and_may_stop_early(backend: Backend) -> None:
+    async def body(storage: Any) -> tuple[list[int], list[Any], int]:
+        for n in range(7):
+            storage.submit_session(new_session(n + 1, f"{n:064x}"), [StoredEvent(0, 10, b"x")])
+        await storage.flush()
+        query = queries.open_session_events()
+        rows = [tuple(row) async for row in storage.scan(query, chunk=3)]
+        sizes, chunked = [], []
+        async for chunk in storage.scan_chunks(query, 3):
+            sizes.append(len(chunk))
+            chunked.extend(tuple(row) for row in chunk)
+        chunks = storage.scan_chunks(query, 2)
+        async for _ in chunks:
+            break  # a reader gone after one list (the next may be on its way)
+        await chunks.aclose()
+        # the store reads on afterwards
+        return sizes, [chunked == rows, len(rows)], await storage.read(queries.latest_received_ms())
+
+    assert scenario(backend, body) == ([3, 3, 1], [True, 7], 10)
+
+
 def test_reserved_ids_never_repeat_across_restarts(backend: Backend) -> None:
     async def reserve(storage: Any) -> list[int]:
         return [*await storage.reserve_ids(3), *await storage.reserve_ids(2)]
