@@ -26,9 +26,6 @@ SOURCES: Final = ("player", "external")
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 1000
 
-# the sessions' stored reports, beside their facts (one row each, open or closed)
-_JOIN = "JOIN session_summaries sm ON sm.session_id = ss.session_id"
-
 
 def parse_source(query: Any) -> str | None:
     """The ``source`` parameter: ``player``, ``external`` or absent (both)."""
@@ -38,8 +35,9 @@ def parse_source(query: Any) -> str | None:
     return source
 
 
-def _ids(dialect: Dialect) -> str:
-    """``FROM``-clause items giving one row ``(source, error_id)`` per id per session."""
+def _ids(dialect: Dialect) -> tuple[str, str, str]:
+    """``FROM``-clause items giving one row per error id per selected session (each report
+    parsed once), and the SQL of that row's id and source."""
     if dialect == "postgres":
         # json, not jsonb: only two keys are read, and json keeps any text jsonb refuses
         return (
@@ -48,13 +46,17 @@ def _ids(dialect: Dialect) -> str:
             "SELECT 'player' AS source, x AS error_id"
             " FROM json_array_elements_text(r.q -> 'playerSdkErrors') x"
             " UNION ALL SELECT 'external', x"
-            " FROM json_array_elements_text(r.q -> 'externalErrors') x) e"
+            " FROM json_array_elements_text(r.q -> 'externalErrors') x) e",
+            "e.error_id",
+            "e.source",
         )
-    # a BLOB is not JSON to SQLite: the report is read as the text it is
+    # A BLOB is not JSON to SQLite: the report is read as the text it is. CROSS JOIN keeps the
+    # order (each selected session once, then its report's two lists of ids).
     return (
-        "JOIN (SELECT 'player' AS source, '$.qoeDataDetails.playerSdkErrors' AS path"
-        " UNION ALL SELECT 'external', '$.qoeDataDetails.externalErrors') src"
-        " JOIN json_each(CAST(sm.report AS TEXT), src.path) j"
+        "CROSS JOIN json_each(CAST(sm.report AS TEXT), '$.qoeDataDetails') q"
+        " CROSS JOIN json_each(q.value) j",
+        "j.value",
+        "CASE q.key WHEN 'playerSdkErrors' THEN 'player' ELSE 'external' END",
     )
 
 
@@ -64,17 +66,21 @@ def errors_query(
     """SQL and arguments of ``(error_id, source, sessions)`` rows, most sessions first (ties
     by id, then source), at most ``limit``."""
     condition, args = where(selection, dialect)
-    source_column, id_column = ("e.source", "e.error_id") if dialect == "postgres" else (
-        "src.source", "j.value"
-    )  # fmt: skip
-    condition += " AND ss.error_count > 0"
-    if source is not None:
+    items, id_column, source_column = _ids(dialect)
+    # the cheap test first: the sessions without an error are never opened
+    condition = f"ss.error_count > 0 AND {condition}"
+    if dialect != "postgres":
+        keys = ("playerSdkErrors",) if source == "player" else ("externalErrors",)
+        wanted = ("playerSdkErrors", "externalErrors") if source is None else keys
+        condition += " AND q.key IN (" + ", ".join(f"'{k}'" for k in wanted) + ")"
+    elif source is not None:
         condition += f" AND {source_column} = ?"
         args = (*args, source)
+    join = "JOIN" if dialect == "postgres" else "CROSS JOIN"
     sql = (
         f"SELECT {id_column} AS error_id, {source_column} AS source, COUNT(*) AS sessions"
-        f" {FROM} {_JOIN} {_ids(dialect)} WHERE {condition}"
-        f" GROUP BY {id_column}, {source_column}"
+        f" {FROM} {join} session_summaries sm ON sm.session_id = ss.session_id {items}"
+        f" WHERE {condition} GROUP BY 1, 2"
         f" ORDER BY sessions DESC, error_id, source LIMIT {int(limit)}"
     )
     return sql, args
