@@ -1,11 +1,11 @@
 """``GET /reports/errors`` at a large session count, beside the summary over the same sessions.
 
-The errors report is the one report over many sessions that opens stored report documents
-(those of the selected sessions with an error, ``error_count > 0``), so this measures what that
-costs: ``--sessions`` sessions are bulk-loaded as ``bench/aggregates.py`` loads them (30 days,
-10 % of sessions with errors and more where the folded template had some), then the errors
-report and the summary of the same selections are timed alternately on the real read path
-(``SQLiteStorage.read``), p50/p99 over ``--runs``, in the same run.
+The errors report reads each selected session's error ids from its row of facts
+(``session_facts.error_ids``: JSON, NULL for a session that listed none) and groups them in SQL.
+``--sessions`` sessions are bulk-loaded as ``bench/aggregates.py`` loads them (30 days, 10 % of
+sessions with errors and more where the folded template had some: 18 % list an error id), then
+the errors report and the summary of the same selections are timed alternately on the real read
+path (``SQLiteStorage.read``), p50/p99 over ``--runs``, in the same run.
 
 Prints PASS/FAIL (the errors report's p50 at most 1.5x the summary's of the same selection, so
 the Quality tab's errors panel is never much behind its tiles; the absolute figures are printed

@@ -4,10 +4,10 @@ hit how many of the selected sessions.
 A session report lists the distinct error ids its ``error`` events carried, by source
 (``qoeDataDetails.playerSdkErrors`` and ``externalErrors``, at most
 :data:`playhead.engine.limits.MAX_ERROR_IDS` each); nothing stores how often each id recurred
-within a session, so the report counts sessions, not occurrences. The ids are read from the
-stored report of each selected session that had an error (``session_facts.error_count > 0``:
-a session without one is never opened), with the database's JSON functions, so the grouping
-runs in SQL on both backends.
+within a session, so the report counts sessions, not occurrences. Each session's ids are in its
+row of ``session_facts`` (``error_ids``, JSON ``[[SOURCE, ID], ...]``, NULL when it listed
+none: most sessions, which the query skips first), and are grouped in SQL with
+the database's JSON functions on both backends.
 """
 
 from __future__ import annotations
@@ -36,27 +36,19 @@ def parse_source(query: Any) -> str | None:
 
 
 def _ids(dialect: Dialect) -> tuple[str, str, str]:
-    """``FROM``-clause items giving one row per error id per selected session (each report
-    parsed once), and the SQL of that row's id and source."""
+    """The ``FROM``-clause item giving one row per error id per selected session, and the SQL
+    of that row's id and source (one set-returning function: PostgreSQL's planner guesses 100
+    rows for each, so two nested ones would look costly enough to compile the query first)."""
     if dialect == "postgres":
-        # json, not jsonb: only two keys are read, and json keeps any text jsonb refuses
         return (
-            "CROSS JOIN LATERAL (SELECT convert_from(sm.report, 'UTF8')::json -> 'qoeDataDetails'"
-            " AS q) r CROSS JOIN LATERAL ("
-            "SELECT 'player' AS source, x AS error_id"
-            " FROM json_array_elements_text(r.q -> 'playerSdkErrors') x"
-            " UNION ALL SELECT 'external', x"
-            " FROM json_array_elements_text(r.q -> 'externalErrors') x) e",
-            "e.error_id",
-            "e.source",
+            "CROSS JOIN LATERAL json_array_elements(ss.error_ids::json) j(pair)",
+            "(j.pair ->> 1)",
+            "(j.pair ->> 0)",
         )
-    # A BLOB is not JSON to SQLite: the report is read as the text it is. CROSS JOIN keeps the
-    # order (each selected session once, then its report's two lists of ids).
     return (
-        "CROSS JOIN json_each(CAST(sm.report AS TEXT), '$.qoeDataDetails') q"
-        " CROSS JOIN json_each(q.value) j",
-        "j.value",
-        "CASE q.key WHEN 'playerSdkErrors' THEN 'player' ELSE 'external' END",
+        "CROSS JOIN json_each(ss.error_ids) j",
+        "json_extract(j.value, '$[1]')",
+        "json_extract(j.value, '$[0]')",
     )
 
 
@@ -66,21 +58,15 @@ def errors_query(
     """SQL and arguments of ``(error_id, source, sessions)`` rows, most sessions first (ties
     by id, then source), at most ``limit``."""
     condition, args = where(selection, dialect)
-    items, id_column, source_column = _ids(dialect)
-    # the cheap test first: the sessions without an error are never opened
-    condition = f"ss.error_count > 0 AND {condition}"
-    if dialect != "postgres":
-        keys = ("playerSdkErrors",) if source == "player" else ("externalErrors",)
-        wanted = ("playerSdkErrors", "externalErrors") if source is None else keys
-        condition += " AND q.key IN (" + ", ".join(f"'{k}'" for k in wanted) + ")"
-    elif source is not None:
+    item, id_column, source_column = _ids(dialect)
+    # the cheap test first: the sessions that listed no error id are never opened
+    condition = f"ss.error_ids IS NOT NULL AND {condition}"
+    if source is not None:
         condition += f" AND {source_column} = ?"
         args = (*args, source)
-    join = "JOIN" if dialect == "postgres" else "CROSS JOIN"
     sql = (
         f"SELECT {id_column} AS error_id, {source_column} AS source, COUNT(*) AS sessions"
-        f" {FROM} {join} session_summaries sm ON sm.session_id = ss.session_id {items}"
-        f" WHERE {condition} GROUP BY 1, 2"
+        f" {FROM} {item} WHERE {condition} GROUP BY 1, 2"
         f" ORDER BY sessions DESC, error_id, source LIMIT {int(limit)}"
     )
     return sql, args

@@ -138,3 +138,22 @@ def test_session_events_of_an_edge_session(client: Any) -> None:
     ]  # fmt: skip
     assert events[1]["ts"] == TS0 + 1000
     assert events[1]["body"]["events"][0]["xdm"]["eventType"] == "media.play"
+
+
+def test_session_events_after_retention_purged_them(client: Any) -> None:
+    from playhead.storage import queries
+    from tests.helpers import services
+
+    sid = open_session(client)
+    assert post(client, sid, ev("play", TS0 + 1000, 0)) == 204
+    assert post(client, sid, ev("sessionEnd", TS0 + 5000, 4)) == 204
+    storage = services(client).storage
+    client.portal.call(storage.flush)
+    row = client.portal.call(storage.read, queries.find_session(sid))
+    assert row is not None
+    assert len(client.get(f"/reports/sessions/{sid}/events").json()["events"]) == 3
+    client.portal.call(storage.purge_events, [row.id])
+    page = client.get(f"/reports/sessions/{sid}/events").json()
+    assert (page["eventsPurged"], page["events"], page["next"]) == (True, [], None)
+    # the report still answers: the stored final report stands for the deleted events
+    assert client.get(f"/reports/sessions/{sid}").json()["closeReason"] == "sessionEnd"
