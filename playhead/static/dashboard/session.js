@@ -1,4 +1,5 @@
-// The session page: one session's report, its timeline drawn as coloured spans.
+// The session page: one session's report, its timeline drawn as coloured spans, and the raw
+// events the player sent (loaded when their section is opened).
 
 import { get, params } from "./api.js";
 import { duration, errorBox, h, number, put, raw, table, when } from "./dom.js";
