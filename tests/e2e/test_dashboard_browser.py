@@ -633,3 +633,25 @@ def test_custom_range_in_the_time_zone(page: Page) -> None:
     assert "(Asia/Kolkata)" in p.inner_text("#custom")
     page.shot("range")
     assert page.errors == []
+
+
+def test_session_page_with_raw_events_fits_a_phone_and_the_keyboard(
+    browser: Any, server: str
+) -> None:
+    require(server, "/reports/sessions")
+    listed = api(server, "/reports/sessions", f"{_selection(server)}&limit=1")
+    sid = listed["sessions"][0]["id"]
+    require(server, f"/reports/sessions/{sid}/events")
+    p = Page(browser, server, width=390, height=844)
+    try:
+        page = p.open(f"/dashboard/sessions/{sid}")
+        _wait(page, "!!document.querySelector('[data-raw-events]')", 10, "the session page")
+        page.focus("[data-raw-events] > summary")  # opened from the keyboard
+        page.keyboard.press("Enter")
+        _wait(page, "!!document.querySelector('[data-raw-events] [data-loaded]')", 10, "events")
+        page.locator("[data-events] tbody tr").first.locator("details > summary").click()
+        # wide tables scroll inside their panel, never the page
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert p.errors == []
+    finally:
+        p.close()
