@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from playhead.errors import InvalidQuery
 from playhead.http.reports import json_response
-from playhead.reports import aggregate, curves, export, grouped
+from playhead.reports import aggregate, curves, errors, export, grouped
 from playhead.reports.selection import Selection, one, parse
 
 _encode = msgspec.json.Encoder().encode
@@ -143,3 +143,13 @@ async def sessions_parquet(request: Request) -> Response:
     export.require_pyarrow()
     chunks = export.parquet_chunks(_services(request).storage, selection)
     return _download(chunks, "application/vnd.apache.parquet", "sessions.parquet")
+
+
+async def errors_report(request: Request) -> Response:
+    """``GET /reports/errors``: error ids by source, ranked by the sessions they hit."""
+    query = request.query_params
+    selection = selection_of(request)
+    source = errors.parse_source(query)
+    limit = aggregate.parse_limit(query, errors.DEFAULT_LIMIT, errors.MAX_LIMIT)
+    body = await errors.errors(_services(request).storage, selection, source, limit)
+    return json_response(_encode(body))

@@ -1,4 +1,5 @@
-"""Report endpoints over HTTP: ``GET /reports/sessions/{sid}`` (reports.md)."""
+"""Report endpoints of one session over HTTP: ``GET /reports/sessions/{sid}`` (reports.md)
+and its stored events, ``GET /reports/sessions/{sid}/events``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from playhead.errors import RETRY_AFTER_SECONDS, ClientError, error_body
+from playhead.reports import events
 
 _encode = msgspec.json.Encoder().encode
 
@@ -29,3 +31,13 @@ async def session_report(request: Request) -> Response:
     if report is None:
         return json_response(error_body("Session not found."), 404)
     return json_response(report if isinstance(report, bytes) else _encode(report))
+
+
+async def session_events(request: Request) -> Response:
+    """The stored events of one session, a page at a time; 404 for an unknown id."""
+    after, limit = events.parse_page(request.query_params)
+    storage = request.app.state.services.storage
+    page = await events.session_events(storage, request.path_params["sid"], after, limit)
+    if page is None:
+        return json_response(error_body("Session not found."), 404)
+    return json_response(_encode(page))

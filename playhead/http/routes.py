@@ -19,7 +19,7 @@ from playhead.http import report_api
 from playhead.http.access import admin_guard
 from playhead.http.dashboard import dashboard_page, login, login_form, logout
 from playhead.http.operations import delete_viewer_data, healthz, metrics, readyz
-from playhead.http.reports import session_report
+from playhead.http.reports import session_events, session_report
 
 STATIC_DIR = str(resources.files("playhead") / "static")
 OPENAPI_PATH = str(resources.files("playhead") / "openapi.json")
@@ -85,6 +85,8 @@ def routes() -> list[BaseRoute]:
         Route("/reports/concurrency/now", report_api.concurrency_now, methods=["GET"]),
         Route("/reports/retention", report_api.retention, methods=["GET"]),
         Route("/reports/sessions/{sid}", session_report, methods=["GET"]),
+        Route("/reports/sessions/{sid}/events", session_events, methods=["GET"]),
+        Route("/reports/errors", report_api.errors_report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

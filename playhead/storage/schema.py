@@ -40,6 +40,17 @@ def _dims(report: SessionReport) -> str:
     return _encode(session_dimensions(report.params, report.custom_metadata)).decode()
 
 
+def _error_ids(report: SessionReport) -> str | None:
+    """The report's error ids with their source as JSON ``[["player", ID], ["external", ID],
+    ...]``; ``None`` for a session that listed none (most: the errors report skips them)."""
+    q = report.qoe_data_details
+    if not q.player_sdk_errors and not q.external_errors:
+        return None
+    pairs = [("player", e) for e in q.player_sdk_errors]
+    pairs += [("external", e) for e in q.external_errors]
+    return _encode(pairs).decode()
+
+
 # Timeline states in which a viewer is not watching (concurrency counts every other one).
 NOT_WATCHING: Final = frozenset({"paused", "ended"})
 
@@ -152,6 +163,7 @@ FACT_COLUMNS: Final[tuple[Column, ...]] = (
     Column("smoothness", lambda s: s.report.scores.smoothness),
     Column("watching", lambda s: _watching(s.report)),
     Column("watched", lambda s: _encode(s.report.watched_ranges).decode()),
+    Column("error_ids", lambda s: _error_ids(s.report)),
 )  # fmt: skip
 
 # The per-item tables: their rows are (session_id, position-or-name, ...) built from one item.

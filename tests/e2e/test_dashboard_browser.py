@@ -345,7 +345,34 @@ def test_qoe_numbers_and_where_it_hurts(page: Page) -> None:
     )
     assert shown == [[r["dimension"], r["value"]] for r in insights["rows"]]
     page.shot("qoe")
+    check_errors_table(page, query)
     assert page.errors == []
+
+
+def check_errors_table(page: Page, query: str) -> None:
+    """The QoE tab's errors table is /reports/errors?query&limit=20, row for row."""
+    require(page.server, "/reports/errors")
+    answer = api(page.server, "/reports/errors", f"{query}&limit=20")
+    section = "section[aria-label='Errors by id and source']"
+    rows = page.page.eval_on_selector_all(
+        f"{section} tbody tr",
+        "trs => trs.map(tr => [tr.dataset.errorId, tr.dataset.source,"
+        " [...tr.querySelectorAll('[data-metric]')]"
+        ".map(c => [c.dataset.metric, c.dataset.value])])",
+    )
+    assert [(r[0], r[1]) for r in rows] == [(e["errorId"], e["source"]) for e in answer["errors"]]
+    for (_, _, cells), e in zip(rows, answer["errors"], strict=True):
+        assert [m for m, _ in cells] == ["sessions", "share"]
+        assert same(cells[0][1], e["sessions"]) and same(cells[1][1], e["share"])
+    total = page.page.get_attribute(f"{section} [data-metric=sessions]", "data-value")
+    if answer["errors"]:
+        assert same(str(total), answer["sessions"])
+    else:
+        assert page.page.locator(f"{section} [data-empty]").count() == 1
+    # no dimension names an error id or its source: the rows are not click-to-filter
+    assert page.page.locator(f"{section} [data-dimension]").count() == 0
+    page.page.locator(section).scroll_into_view_if_needed()
+    page.shot("qoe-errors")
 
 
 def test_retention_of_one_media(page: Page) -> None:
@@ -397,7 +424,38 @@ def test_session_explorer_and_session_timeline(page: Page) -> None:
     for d in report["diagnostics"]:
         assert d["problem"] in diagnostics
     page.shot("session")
+    check_raw_events(page, sid)
     assert page.errors == []
+
+
+def check_raw_events(page: Page, sid: str) -> None:
+    """The session page's raw events, opened, are /reports/sessions/{sid}/events row for row,
+    each row's JSON the stored body."""
+    require(page.server, f"/reports/sessions/{sid}/events")
+    answer = api(page.server, f"/reports/sessions/{sid}/events", "limit=200")
+    p = page.page
+    p.click("[data-raw-events] > summary")
+    loaded = "[data-raw-events] [data-loaded], [data-raw-events] [data-error]"
+    _wait(p, f"!!document.querySelector('{loaded}')", 10, "the raw events")
+    assert p.locator("[data-raw-events] [data-error]").count() == 0
+    rows = p.eval_on_selector_all(
+        "[data-events] tbody tr",
+        "trs => trs.map(tr => Object.fromEntries([...tr.querySelectorAll('[data-field]')]"
+        ".map(c => [c.dataset.field, c.dataset.value])))",
+    )
+    fields = ["seq", "eventType", "playhead", "ts", "receivedMs"]
+    assert len(rows) == len(answer["events"]) > 0
+    for row, event in zip(rows, answer["events"], strict=True):
+        assert sorted(row) == sorted(fields)
+        for field in fields:
+            assert same(row[field], event[field]), (event["seq"], field, row[field])
+    first = p.locator("[data-events] tbody tr").first
+    first.locator("details > summary").click()
+    assert json.loads(first.locator("pre[data-body]").inner_text()) == answer["events"][0]["body"]
+    more = p.locator("[data-raw-events] > button")
+    assert more.is_hidden() == (answer["next"] is None)
+    p.locator("section[aria-label='Raw events']").scroll_into_view_if_needed()
+    page.shot("session-events")
 
 
 def test_live_panel_refreshes(page: Page) -> None:
@@ -522,3 +580,78 @@ def time_ms(iso: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def local_input(ms: int, zone: str) -> str:
+    """What a datetime-local input shows for epoch ms ``ms`` on the clock of ``zone``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shown = datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
+    return shown.removesuffix(":00")  # the browser leaves zero seconds out
+
+
+def test_custom_range_in_the_time_zone(page: Page) -> None:
+    require(page.server, "/reports/summary")
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = int(time.time() * 1000)
+    start, end = now - 3 * 3600_000 - 1234, now + 3600_000 + 567  # four hours: a custom range
+    p = page.open(f"/dashboard?from={start}&to={end}&tz=America%2FSt_Johns")
+    assert p.input_value("#range") == "custom"
+    assert p.get_attribute("#from", "type") == "datetime-local"
+    # shown on the clock of the selected zone, which the labels name (never raw epoch ms)
+    assert p.input_value("#from") == local_input(start, "America/St_Johns")
+    assert p.input_value("#to") == local_input(end, "America/St_Johns")
+    assert "(America/St_Johns)" in p.inner_text("#custom")
+    # applying unchanged inputs keeps the URL's exact values
+    p.click("#apply")
+    page.settle()
+    chosen = urllib.parse.parse_qs(urllib.parse.urlparse(p.url).query)
+    assert (chosen["from"], chosen["to"]) == ([str(start)], [str(end)])
+    # a new start typed on the zone's clock is written as epoch ms
+    wall = datetime.fromtimestamp(start / 1000, ZoneInfo("America/St_Johns")).replace(
+        minute=0, second=0, microsecond=0
+    )
+    p.fill("#from", wall.strftime("%Y-%m-%dT%H:%M:%S"))
+    p.click("#apply")
+    expected = int(wall.timestamp() * 1000)
+    _wait(p, f"location.search.includes('from={expected}')", 5, "the new range")
+    page.settle()
+    chosen = urllib.parse.parse_qs(urllib.parse.urlparse(p.url).query)
+    assert (chosen["from"], chosen["to"], chosen["tz"]) == (
+        [str(expected)], [str(end)], ["America/St_Johns"]
+    )  # fmt: skip
+    check_tiles(page, urllib.parse.urlparse(p.url).query)
+    # another zone shows the same instants on its own clock
+    p.fill("#tz", "Asia/Kolkata")
+    p.dispatch_event("#tz", "change")
+    _wait(p, "location.search.includes('Kolkata')", 5, "the time zone")
+    page.settle()
+    assert p.input_value("#from") == local_input(expected, "Asia/Kolkata")
+    assert "(Asia/Kolkata)" in p.inner_text("#custom")
+    page.shot("range")
+    assert page.errors == []
+
+
+def test_session_page_with_raw_events_fits_a_phone_and_the_keyboard(
+    browser: Any, server: str
+) -> None:
+    require(server, "/reports/sessions")
+    listed = api(server, "/reports/sessions", f"{_selection(server)}&limit=1")
+    sid = listed["sessions"][0]["id"]
+    require(server, f"/reports/sessions/{sid}/events")
+    p = Page(browser, server, width=390, height=844)
+    try:
+        page = p.open(f"/dashboard/sessions/{sid}")
+        _wait(page, "!!document.querySelector('[data-raw-events]')", 10, "the session page")
+        page.focus("[data-raw-events] > summary")  # opened from the keyboard
+        page.keyboard.press("Enter")
+        _wait(page, "!!document.querySelector('[data-raw-events] [data-loaded]')", 10, "events")
+        page.locator("[data-events] tbody tr").first.locator("details > summary").click()
+        # wide tables scroll inside their panel, never the page
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert p.errors == []
+    finally:
+        p.close()

@@ -128,7 +128,15 @@ def test_each_configured_token_reads(make_client: MakeClient, token: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", ["/reports/summary", "/reports/sessions", "/reports/sessions.csv", "/metrics"]
+    "path",
+    [
+        "/reports/summary",
+        "/reports/sessions",
+        "/reports/sessions.csv",
+        "/reports/errors",
+        f"/reports/sessions/{SID}/events",
+        "/metrics",
+    ],
 )
 def test_every_data_path_is_guarded(make_client: MakeClient, path: str) -> None:
     client = make_client(read_token="s3cret")

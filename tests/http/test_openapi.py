@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 import playhead
 from tests.helpers import TS0, ev, open_session, start_body
+from tests.reports.audience import summarize
 
 DOC_PATH = Path(playhead.__file__).parent / "openapi.json"
 # The ingest APIs are bare ASGI in front of the Starlette routes (http/ingest.py).
@@ -231,6 +232,21 @@ def test_session_reports_match_schema(client: Any, doc: dict[str, Any]) -> None:
     assert last["qoeDataDetails"]["playerSdkErrors"] == ["E1"]
     assert last["qoeDataDetails"]["externalErrors"] == ["X"]
     assert last["qoeDataDetails"]["bitrateAverageBucket"] == "2500-2599"
+
+
+def test_errors_report_and_session_events_match_schema(client: Any, doc: dict[str, Any]) -> None:
+    reports = full_session(client)
+    sid = reports[-1]["id"]
+    summarize(client)  # the summaries the errors report reads
+    answer = client.get(f"/reports/errors?from={TS0}&to={TS0 + 86_400_000}")
+    assert answer.status_code == 200, answer.text
+    validator(doc, "ErrorsReport").validate(answer.json())
+    assert {(e["errorId"], e["source"]) for e in answer.json()["errors"]} == {
+        ("E1", "player"), ("X", "external")
+    }  # fmt: skip
+    page = client.get(f"/reports/sessions/{sid}/events?limit=5").json()
+    validator(doc, "SessionEvents").validate(page)
+    assert len(page["events"]) == 5 and page["next"] == 4
 
 
 def test_minimal_and_downloaded_reports_match_schema(client: Any, doc: dict[str, Any]) -> None:

@@ -105,3 +105,38 @@ def test_a_wide_range_scans_and_a_narrow_one_uses_the_index() -> None:
     assert wide[0].startswith("+ss.first_event_ts >= ? AND +ss.first_event_ts < ?")
     assert narrow[0].startswith("ss.first_event_ts >= ? AND ss.first_event_ts < ?")
     assert wide[1] == narrow[1] == (0, 10)
+
+
+@pytest.mark.parametrize(
+    ("query", "paths"),
+    [
+        ("source=sdk", ["query.source"]),
+        ("source=player&source=external", ["query.source"]),
+        ("limit=0", ["query.limit"]),
+        ("limit=1001", ["query.limit"]),
+        ("from=x", ["query.from"]),
+        ("filter=nocolon", ["query.filter"]),
+    ],
+)
+def test_errors_report_names_the_bad_parameter(client: Any, query: str, paths: list[str]) -> None:
+    response = client.get(f"/reports/errors?{query}")
+    assert response.status_code == 400, response.text
+    assert [e["path"] for e in response.json()["errors"]] == paths
+
+
+@pytest.mark.parametrize(
+    ("query", "paths"),
+    [
+        ("after=-1", ["query.after"]),
+        ("after=x", ["query.after"]),
+        ("after=99999999999999999999", ["query.after"]),
+        ("limit=0", ["query.limit"]),
+        ("limit=1001", ["query.limit"]),
+        ("after=1&after=2", ["query.after"]),
+        ("after=x&limit=x", ["query.after", "query.limit"]),
+    ],
+)
+def test_session_events_name_the_bad_parameter(client: Any, query: str, paths: list[str]) -> None:
+    response = client.get(f"/reports/sessions/{'0' * 64}/events?{query}")
+    assert response.status_code == 400, response.text
+    assert [e["path"] for e in response.json()["errors"]] == paths

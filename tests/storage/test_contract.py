@@ -248,6 +248,7 @@ def test_migrations_apply_once_and_are_recorded(backend: Backend) -> None:
         "0010_retention.sql",
         "0011_client_network.sql",
         "0012_facts_changes.sql",
+        "0013_error_ids.sql",
     ]
     assert backend.migrate() == names
     assert backend.migrate() == []

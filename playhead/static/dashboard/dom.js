@@ -127,16 +127,50 @@ export function panel(title, fill, { cls } = {}) {
   return el;
 }
 
-/** Epoch ms as a date-time in the time zone `tz`. */
-export function when(ms, tz, { seconds = false } = {}) {
+/** Epoch ms as a date-time in the time zone `tz` (`millis` shows the milliseconds too). */
+export function when(ms, tz, { seconds = false, millis = false } = {}) {
   if (ms === null || ms === undefined) return "–";
   const opts = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-  if (seconds) opts.second = "2-digit";
+  if (seconds || millis) opts.second = "2-digit";
+  if (millis) opts.fractionalSecondDigits = 3;
   try {
     return new Intl.DateTimeFormat("en", { ...opts, timeZone: tz || "UTC" }).format(new Date(ms));
   } catch (e) {
     return new Date(ms).toISOString();
   }
+}
+
+/** How far the clock of time zone `tz` is ahead of UTC at instant `ms`, in ms (0 for a zone
+ * this browser does not know: the API then names the bad `tz` itself). */
+export function zoneOffset(ms, tz) {
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz || "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    }).formatToParts(new Date(ms));
+  } catch (e) {
+    return 0;
+  }
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return wall - (ms - (((ms % 1000) + 1000) % 1000));
+}
+
+/** Epoch ms as a `datetime-local` input's value (`YYYY-MM-DDTHH:MM:SS`) on the clock of `tz`. */
+export function toLocalInput(ms, tz) {
+  return new Date(ms + zoneOffset(ms, tz)).toISOString().slice(0, 19);
+}
+
+/** A `datetime-local` value read on the clock of `tz` as epoch ms (null when it is not one).
+ * A wall time the clock skips or shows twice (daylight saving) reads with the offset in force
+ * just after it. */
+export function fromLocalInput(text, tz) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/.exec(text || "");
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0), +((m[7] || "0").padEnd(3, "0")));
+  const guess = wall - zoneOffset(wall, tz);
+  return wall - zoneOffset(guess, tz);
 }
 
 /** A clickable dimension value: clicking it filters the view to that value. */

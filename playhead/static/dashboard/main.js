@@ -2,7 +2,7 @@
 
 import { addFilter, navigate, params, removeFilter, selection } from "./api.js";
 import { disposeCharts } from "./charts.js";
-import { h } from "./dom.js";
+import { fromLocalInput, h, toLocalInput } from "./dom.js";
 import * as panels from "./panels.js";
 import { sessionPage } from "./session.js";
 
@@ -28,9 +28,39 @@ function isoMinute(ms) {
   return new Date(Math.floor(ms / 60000) * 60000).toISOString().replace(":00.000Z", ":00Z");
 }
 
+// a time of the URL as the API reads it: epoch ms, a date (midnight UTC), or ISO-8601 (UTC
+// unless it names an offset)
 function parseTime(v) {
   if (v === null) return null;
-  return /^\d+$/.test(v) ? Number(v) : Date.parse(v.length === 10 ? v + "T00:00:00Z" : v);
+  if (/^-?\d+$/.test(v)) return Number(v);
+  if (v.length === 10) return Date.parse(v + "T00:00:00Z");
+  return Date.parse(/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(v) ? v : v + "Z");
+}
+
+const zone = () => params().get("tz") || "UTC";
+
+/** The custom range inputs: the URL's `from`/`to` (or the last 24 hours) on the clock of the
+ * selected time zone, which their labels name. What was shown is kept, so applying an
+ * unchanged input keeps the URL's exact value. */
+function fillRange(from, to) {
+  const tz = zone();
+  const toMs = to !== null ? parseTime(to) : Date.now();
+  const fromMs = from !== null ? parseTime(from) : toMs - 86400e3;
+  for (const [id, ms, text] of [["from", fromMs, from], ["to", toMs, to]]) {
+    const input = document.getElementById(id);
+    input.value = Number.isFinite(ms) ? toLocalInput(ms, tz) : "";
+    input.dataset.shown = input.value;
+    input.dataset.original = text ?? "";
+  }
+  for (const el of document.querySelectorAll("[data-zone]")) el.textContent = `(${tz})`;
+}
+
+/** The `from`/`to` to write for a custom range input: epoch ms read on the zone's clock. */
+function rangeValue(id) {
+  const input = document.getElementById(id);
+  if (input.value === input.dataset.shown && input.dataset.original) return input.dataset.original;
+  const ms = fromLocalInput(input.value, zone());
+  return ms === null ? "" : String(ms);
 }
 
 function drawTabs(current) {
@@ -54,8 +84,7 @@ function drawControls() {
   }
   range.value = preset;
   document.getElementById("custom").hidden = preset !== "custom";
-  document.getElementById("from").value = from || "";
-  document.getElementById("to").value = to || "";
+  fillRange(from, to);
   document.getElementById("tz").value = p.get("tz") || "";
   const chips = document.getElementById("chips");
   chips.replaceChildren(...p.getAll("filter").map((f) => {
@@ -114,7 +143,7 @@ function setup() {
     });
   });
   document.getElementById("apply").addEventListener("click", () => navigate((p) => {
-    const f = document.getElementById("from").value.trim(), t = document.getElementById("to").value.trim();
+    const f = rangeValue("from"), t = rangeValue("to");
     f ? p.set("from", f) : p.delete("from");
     t ? p.set("to", t) : p.delete("to");
   }));

@@ -270,6 +270,34 @@ export function live(view) {
 }
 
 // ---- quality of experience --------------------------------------------------------------------
+// A session has a set of error ids, not one value, so no dimension names them: a row is a value
+// to filter on only where DIMENSIONS has one (today none), and is plain text otherwise.
+const ERROR_DIMENSIONS = { errorId: "errorId", source: "errorSource" };
+
+function errorCell(key, value) {
+  const dimension = ERROR_DIMENSIONS[key];
+  return DIMENSIONS.includes(dimension) ? dimensionButton(dimension, value) : h("code", {}, value);
+}
+
+async function errorsInto(body) {
+  const r = await get("/reports/errors", { limit: 20 });
+  if (!r.errors.length) {
+    put(body, h("p", { class: "empty", dataset: { empty: "" } },
+      r.sessions
+        ? `None of the ${r.sessions.toLocaleString("en")} sessions in this selection reported an error with an id. Players send one as media.qoe.errorID on an error event.`
+        : "No sessions in this selection."));
+    return;
+  }
+  put(body,
+    h("p", { class: "muted" }, "Sessions whose report lists each error id (a session counts once per id, however often it sent it), of ",
+      number("strong", "sessions", r.sessions), " selected."),
+    table([["Error id"], ["Source"], ["Sessions", "num"], ["Share", "num"]].map(([t, cls]) => h("th", { scope: "col", class: cls }, t)),
+      r.errors.map((e) => h("tr", { dataset: { errorId: e.errorId, source: e.source } },
+        h("th", { scope: "row" }, errorCell("errorId", e.errorId)),
+        h("td", {}, errorCell("source", e.source)),
+        number("td", "sessions", e.sessions), number("td", "share", e.share)))));
+}
+
 export function qoe(view) {
   const insight = params().get("insight") || "rebufferRatio";
   view.append(
@@ -296,6 +324,7 @@ export function qoe(view) {
         ["errorRate", "Error rate"], ["errorImpacted", "Sessions with errors"], ["errorCount", "Errors"],
         ["dropBeforeStartRate", "Left before start"], ["bitrateAverage", "Average bitrate"]], s));
     }),
+    panel("Errors by id and source", (body) => errorsInto(body)),
     panel("Bitrate buckets", (body) => breakdownInto(body, "bitrateBucket", "-mediaStarts", 20)),
     h("div", { class: "toolbar" }, select("insight-metric", "Where it hurts, by", INSIGHT_METRICS.map((m) => [m, m]), insight, (v) => setParam("insight", v))),
     panel("Where it hurts", async (body) => {

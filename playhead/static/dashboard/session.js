@@ -1,7 +1,8 @@
-// The session page: one session's report, its timeline drawn as coloured spans.
+// The session page: one session's report, its timeline drawn as coloured spans, and the raw
+// events the player sent (loaded when their section is opened).
 
 import { get, params } from "./api.js";
-import { duration, errorBox, h, number, put, table, when } from "./dom.js";
+import { duration, errorBox, h, number, put, raw, table, when } from "./dom.js";
 
 export const STATES = ["starting", "playing", "ad", "adBreak", "paused", "buffering", "stalled", "ended"];
 
@@ -32,6 +33,49 @@ function timelineOf(report) {
   svg.append(line);
   const legend = h("ul", { class: "legend" }, STATES.map((s) => h("li", {}, h("span", { class: `swatch state-${s}` }), s)));
   return [bar, h("div", { class: "muted" }, `Playhead (0 – ${duration(maxHead)})`), svg, legend];
+}
+
+function eventRow(e, tz) {
+  const cell = (field, value, text) => h("td", { dataset: { field, value: raw(value) } }, text ?? (value == null ? "–" : String(value)));
+  return h("tr", { dataset: { seq: String(e.seq) } },
+    h("th", { scope: "row", dataset: { field: "seq", value: String(e.seq) } }, String(e.seq)),
+    cell("eventType", e.eventType),
+    cell("playhead", e.playhead, e.playhead == null ? "–" : `${e.playhead.toLocaleString("en", { maximumFractionDigits: 3 })} s`),
+    cell("ts", e.ts, when(e.ts, tz, { millis: true })),
+    cell("receivedMs", e.receivedMs, when(e.receivedMs, tz, { millis: true })),
+    h("td", {}, h("details", { class: "json" }, h("summary", {}, e.format === "collection" ? "JSON" : `JSON (${e.format})`),
+      h("pre", { dataset: { body: "" } }, JSON.stringify(e.body, null, 2)))));
+}
+
+/** The session's stored events, loaded the first time the section is opened, 200 a page. */
+function rawEvents(sid, tz) {
+  const status = h("p", { class: "muted" }, "Loading…");
+  const tbody = h("tbody");
+  const more = h("button", { type: "button", hidden: true }, "More events");
+  const wrap = h("div", { class: "scroll", hidden: true },
+    h("table", { dataset: { events: "" } }, h("thead", {}, h("tr", {},
+      ["Seq", "Event type", "Playhead", "Player time (ts)", "Received", "Body"].map((t) => h("th", { scope: "col" }, t)))), tbody));
+  let after = null;
+  async function load() {
+    const r = await get(`/reports/sessions/${encodeURIComponent(sid)}/events`, { limit: 200, after }, { withSelection: false });
+    tbody.append(...r.events.map((e) => eventRow(e, tz)));
+    after = r.next;
+    more.hidden = after === null;
+    wrap.hidden = tbody.children.length === 0;
+    if (r.eventsPurged) put(status, "Retention deleted this session's raw events; the report above stands for them.");
+    else if (!tbody.children.length) put(status, "No events are stored for this session.");
+    else put(status, `${tbody.children.length.toLocaleString("en")} events${after === null ? "" : " so far"}, in the order they arrived. Times in ${tz}.`);
+    status.dataset.loaded = "";
+  }
+  more.addEventListener("click", () => load().catch((err) => more.replaceWith(errorBox(err))));
+  const details = h("details", { dataset: { rawEvents: "" } }, h("summary", {}, "Show the events the player sent"), status, wrap, more);
+  let started = false;
+  details.addEventListener("toggle", () => {
+    if (!details.open || started) return;
+    started = true;
+    load().catch((err) => put(status, errorBox(err)));
+  });
+  return details;
 }
 
 function kv(rows) {
@@ -81,6 +125,9 @@ export async function sessionPage(view, sid) {
         r.states.map((s) => h("tr", {}, h("td", {}, s.name), h("td", {}, s.isSet ? "yes" : "no"), h("td", {}, String(s.count)), number("td", "length", s.time))))) : null,
     h("section", { class: "panel", "aria-label": "Parameters" }, h("h2", {}, "Parameters"),
       kv([...Object.entries(r.params), ...Object.entries(r.customMetadata || {}).map(([k, v]) => [`meta.${k}`, v])])),
+    h("section", { class: "panel", "aria-label": "Raw events" }, h("h2", {}, "Raw events"),
+      h("p", {}, h("a", { href: `/reports/sessions/${r.id}/events` }, "JSON"), " (each event as stored, with when it arrived)"),
+      rawEvents(r.id, tz)),
     h("section", { class: "panel", "aria-label": "Raw report" }, h("h2", {}, "Raw report"),
       h("p", {}, h("a", { href: `/reports/sessions/${r.id}` }, "JSON"), " (the session report the API answers)"),
       h("details", {}, h("summary", {}, "Show"), h("pre", {}, JSON.stringify(r, null, 2)))),
