@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from playhead.errors import InvalidQuery
-from playhead.reports.aggregate import FROM, described, dialect_of, planned
+from playhead.reports.aggregate import described
+from playhead.reports.figures import FROM, dialect_of, planned
 from playhead.reports.dimensions import Dialect
 from playhead.reports.selection import Selection, one, where
 from playhead.storage import Storage

@@ -488,8 +488,10 @@ def test_summary_columns_are_declared_once_and_match_the_schema(backend: Backend
                 )
             ]
         # the facts' change stamp is the database's to write (dialect.*_FACTS_STAMP)
-        stamped = ["changed"] if table is FACTS_TABLE else []
-        assert found == [*table.names, *stamped], table.name
+        if table is FACTS_TABLE:
+            assert "changed" in found
+            found.remove("changed")
+        assert found == list(table.names), table.name
 
 
 def test_full_queue_refuses_sessions_and_events_but_never_bookkeeping(backend: Backend) -> None:
