@@ -133,7 +133,13 @@ def build_services(
     scheduler.add("summaries", interval, lambda: collector.refresh_summaries(spread=interval * 0.8))
     if manage_gc:
         scheduler.add("gc", 5.0, _settle_garbage_async)
-    figures = open_figures(settings.report_engine, storage, settings.db, settings.storage_timeout)
+    figures = open_figures(
+        settings.report_engine,
+        storage,
+        settings.db,
+        settings.storage_timeout,
+        settings.report_columns_from,
+    )
     metrics = Metrics(tally, storage, state, figures)
     if (job := metrics.periodic()) is not None:
         scheduler.add("metrics", *job)

@@ -80,6 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "report_engine", str, "columns", "Reports over many sessions: columns (in memory) or sql."
     ),
+    Setting(
+        "report_columns_from", int, 10000, "Stored sessions from which reports use the columns."
+    ),
     Setting("read_token", str, "", "Token(s) for reports, exports, dashboard (comma-separated)."),
     Setting("public_reports", bool, False, "Serve reports off loopback without a read token."),
     Setting(
@@ -146,6 +149,7 @@ class Settings:
     retention_interval: float = 60.0
     store_ip: str = "none"
     report_engine: str = "columns"
+    report_columns_from: int = 10000
     read_token: str = ""
     public_reports: bool = False
     admin_token: str = ""
@@ -241,6 +245,8 @@ def _validate_operations(values: dict[str, Any]) -> None:
     for name in ("retention_days", "summary_retention_days"):
         if values[name] < 0:
             raise ConfigError(f"{name} must not be negative (0 keeps forever), got {values[name]}")
+    if (least := values["report_columns_from"]) < 0:
+        raise ConfigError(f"report_columns_from must not be negative (0: always), got {least}")
     if (
         values["summary_retention_days"]
         and values["retention_days"]

@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from playhead.errors import InvalidQuery
 from playhead.reports.aggregate import described
-from playhead.reports.figures import FROM, dialect_of, planned
 from playhead.reports.dimensions import Dialect
+from playhead.reports.figures import FROM, dialect_of, planned
 from playhead.reports.selection import Selection, one, where
 from playhead.storage import Storage
 from playhead.storage.queries import Query

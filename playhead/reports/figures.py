@@ -191,11 +191,14 @@ class SqlFigures:
         return [str(row[0]) for row in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))]
 
 
-def open_figures(engine: str, storage: Storage, db: str, timeout: float = 5.0) -> Figures:
+def open_figures(
+    engine: str, storage: Storage, db: str, timeout: float = 5.0, min_sessions: int = 10_000
+) -> Figures:
     """The figures source ``--report-engine`` names: ``columns`` (in memory, in a process of
-    their own, following the database ``db``) or ``sql`` (the database for every question)."""
+    their own, following the database ``db``, once it holds ``min_sessions`` sessions) or
+    ``sql`` (the database for every question)."""
     if engine == "sql":
         return SqlFigures(storage)
     from playhead.reports.process import ProcessFigures
 
-    return ProcessFigures(db, storage, timeout=timeout)
+    return ProcessFigures(db, storage, timeout=timeout, min_sessions=min_sessions)

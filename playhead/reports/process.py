@@ -35,8 +35,10 @@ log = logging.getLogger("playhead.reports")
 
 #: the child's niceness: ingest's threads always come first
 NICENESS: Final = 10
-#: a store with at least this many sessions gets its child at start-up
-EAGER_SESSIONS: Final = 10_000
+#: a store with fewer sessions is asked directly (a scan of them takes milliseconds)
+MIN_SESSIONS: Final = 10_000
+#: seconds between two counts of a store found too small for the child
+RECOUNT_S: Final = 60.0
 #: seconds before a child that failed to start or died is started again
 RETRY_S: Final = 5.0
 
@@ -45,14 +47,23 @@ class ProcessFigures:
     """Figures asked of a child process holding the columns (see the module docstring).
 
     ``db`` and ``schema`` name the store the child reads; ``storage`` is this process's own
-    (for the answers given while the child is not there); ``wait_s`` is how long a question
-    waits for a child still starting before the database answers it here.
+    (for the answers given while the child is not there); ``min_sessions``: how many sessions
+    the store holds before the child is worth its memory (below, the database answers in
+    milliseconds); ``wait_s`` is how long a question waits for a child still starting before
+    the database answers it here.
     """
 
     def __init__(
-        self, db: str, storage: Storage, *, timeout: float = 5.0, wait_s: float = 1.0
+        self,
+        db: str,
+        storage: Storage,
+        *,
+        timeout: float = 5.0,
+        min_sessions: int = MIN_SESSIONS,
+        wait_s: float = 0.0,
     ) -> None:
         self.db = db
+        self.min_sessions = min_sessions
         self.schema: str | None = getattr(storage, "schema", None)
         self.timeout = timeout
         self.wait_s = wait_s
@@ -64,23 +75,36 @@ class ProcessFigures:
         self._held = 0
         self._loaded = False
         self._retry_at = 0.0
+        self._recount_at = 0.0
         self._eager: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ the child
     def start(self) -> None:
-        """Start the child now if the store already holds many sessions."""
+        """Start the child now if the store already holds enough sessions."""
         if self._eager is None:
             self._eager = asyncio.create_task(self._start_if_large(), name="playhead-reports")
 
     async def _start_if_large(self) -> None:
-        sql = f"SELECT COUNT(*) FROM (SELECT 1 {FROM} LIMIT {EAGER_SESSIONS}) AS s"
+        if self._process is None and await self._large_enough():
+            self._spawn()
+
+    async def _large_enough(self) -> bool:
+        """Whether the store holds :attr:`min_sessions` sessions (counted at most every
+        :data:`RECOUNT_S` while it does not)."""
+        if self.min_sessions <= 0:
+            return True
+        if time.monotonic() < self._recount_at:
+            return False
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 {FROM} LIMIT {self.min_sessions}) AS s"
         try:
             found = await self.sql.storage.read(Query(sql, (), lambda rows: int(rows[0][0])))
-        except Exception as exc:  # the store's trouble: reports will say so
+        except Exception as exc:  # the store's trouble: the reports will say so
             log.warning("could not count stored sessions: %r", exc)
-            return
-        if found >= EAGER_SESSIONS:
-            self._spawn()
+            found = 0
+        if found < self.min_sessions:
+            self._recount_at = time.monotonic() + RECOUNT_S
+            return False
+        return True
 
     def _spawn(self) -> None:
         """Start the child process (it tells when it is ready)."""
@@ -103,11 +127,13 @@ class ProcessFigures:
         """Stop the child (it exits when its pipe closes; it is killed if it lingers)."""
         if self._eager is not None and not self._eager.done():
             self._eager.cancel()
-        process, conn = self._process, self._conn
+        process, conn, ready = self._process, self._conn, self._ready
         self._process = self._conn = self._ready = None
         if conn is not None:
             conn.close()
         if process is not None:
+            if ready is None or not ready.done():
+                process.kill()  # still starting: nothing of it to keep
             await asyncio.to_thread(process.join, 5.0)
             if process.is_alive():
                 process.kill()
@@ -142,7 +168,7 @@ class ProcessFigures:
         """The child's answer to one question (the database's, here, when it cannot)."""
         here = getattr(self.sql, name)
         if self._process is None:
-            if time.monotonic() < self._retry_at:
+            if time.monotonic() < self._retry_at or not await self._large_enough():
                 return await here(*args)
             try:
                 self._spawn()
@@ -158,10 +184,24 @@ class ProcessFigures:
         if ready.exception() is not None:
             self._gone(f"exited at start: {ready.exception()!r}")
             return await here(*args)
+        # shielded: a request cancelled meanwhile must not leave its answer in the pipe for
+        # the next question to read
+        reply = await asyncio.shield(asyncio.ensure_future(self._exchange(name, args)))
+        if reply is None:
+            return await here(*args)
+        status, answer = reply
+        if status == "error":
+            log.error("report process could not answer %s: %s", name, answer)
+            raise StorageUnavailable()
+        return answer
+
+    async def _exchange(self, name: str, args: tuple[Any, ...]) -> tuple[str, Any] | None:
+        """Send one question and read its answer, one question at a time (``None``: the
+        child is gone)."""
         async with self._lock:
             conn = self._conn
             if conn is None:
-                return await here(*args)
+                return None
             try:
                 conn.send((name, args))
                 loop = asyncio.get_running_loop()
@@ -170,11 +210,8 @@ class ProcessFigures:
                 )
             except (EOFError, OSError) as exc:
                 self._gone(repr(exc))
-                return await here(*args)
-        if status == "error":
-            log.error("report process could not answer %s: %s", name, answer)
-            raise StorageUnavailable()
-        return answer
+                return None
+            return status, answer
 
     # ------------------------------------------------------------------ Figures
     async def totals(self, selection: Selection, needed: Collection[str] = ALL) -> Raw:

@@ -70,7 +70,8 @@ def db_url(
 def audience_app(db_url: str, report_engine: str) -> Iterator[tuple[TestClient, Audience]]:
     """An app over ``db_url`` with the test audience replayed into it and summarized."""
     clock = FakeClock()
-    app = create_app(load_settings({"db": db_url, "report_engine": report_engine}), clock=clock)
+    settings = {"db": db_url, "report_engine": report_engine, "report_columns_from": 0}
+    app = create_app(load_settings(settings), clock=clock)
     with TestClient(app, raise_server_exceptions=True) as client:
         audience = replay(client, clock)
         figures = services_of(app).figures
