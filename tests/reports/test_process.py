@@ -46,11 +46,11 @@ def test_the_report_process_answers_and_is_replaced_when_it_dies(tmp_path: Path)
             assert _same(await figures.totals(SHOW), await sql.totals(SHOW)) == []
             assert figures.held() == 50
             # killed: the database answers at once, and a new process takes over later
-            figures._process.kill()  # noqa: SLF001 - what a crash would do
-            figures._process.join(5)  # noqa: SLF001
+            figures._process.kill()  # what a crash would do
+            figures._process.join(5)
             assert _same(await figures.totals(SHOW), await sql.totals(SHOW)) == []
             assert figures.pid() is None and not figures.loaded
-            figures._retry_at = 0.0  # noqa: SLF001 - not wait the retry delay out
+            figures._retry_at = 0.0  # not wait the retry delay out
             await _until_loaded(figures)
             assert figures.pid() not in (None, first)
             assert _same(await figures.totals(SHOW), await sql.totals(SHOW)) == []
