@@ -31,6 +31,7 @@ import msgspec
 from common import (
     RESULTS,
     ServerProcess,
+    columns_loaded,
     percentile,
     pin_self,
     rss_kib,
@@ -248,21 +249,6 @@ def latencies(path: str, runs: int, engine: str) -> dict[str, Any]:
     go(storage.stop())
     loop.close()
     return out
-
-
-def columns_loaded(port: int, timeout: float = 600.0) -> float:
-    """Seconds until the server's report columns hold its sessions (its metrics say so), so
-    that neither ingest run shares the machine with that first load."""
-    began = time.perf_counter()
-    while time.perf_counter() - began < timeout:
-        # a question brings the report process's news (its columns' count) with its answer
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/reports/summary", timeout=60).read()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith("playhead_report_columns_sessions ") and float(line.split()[1]):
-                    return time.perf_counter() - began
-        time.sleep(0.5)
-    raise RuntimeError("the server's report columns did not load")
 
 
 def ingest(

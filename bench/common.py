@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,18 @@ def scripts(n: int = 100, seed: int = 7) -> list[list[bytes]]:
 
     enc = msgspec.json.encode
     return [[enc(e) for e in s] for s in simulate_sessions(seed, n, spacing_ms=0)]
+
+
+def columns_loaded(port: int, timeout: float = 600.0) -> float:
+    """Seconds until the server's report columns hold its sessions (its metrics say so), so
+    that neither ingest run shares the machine with that first load."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        # a question brings the report process's news (its columns' count) with its answer
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/reports/summary", timeout=60).read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("playhead_report_columns_sessions ") and float(line.split()[1]):
+                    return time.perf_counter() - began
+        time.sleep(0.5)
+    raise RuntimeError("the server's report columns did not load")
