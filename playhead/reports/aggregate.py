@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from playhead.errors import InvalidQuery
-from playhead.reports import dimensions, metrics
+from playhead.reports import metrics
 from playhead.reports.dimensions import Dialect
 from playhead.reports.figures import FROM, Figures, dialect_of
 from playhead.reports.selection import Selection, one, where
@@ -65,8 +65,8 @@ MAX_LIMIT = 1000
 def list_expressions(dialect: Dialect) -> tuple[str, ...]:
     """The SQL of each of the sessions list's columns, in :data:`LIST_FIELDS` order."""
     return (
-        "s.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
-        "ss.media_id", dimensions.expression("media.name", dialect), "ss.viewer_key",
+        "ss.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
+        "ss.media_id", "ss.media_name", "ss.viewer_key",
         "ss.time_played", "ss.is_completed", "ss.error_count", "ss.experience",
     )  # fmt: skip
 
@@ -135,7 +135,7 @@ def sessions_query(
         condition += f" AND (ss.first_event_ts, ss.session_id) {comparison} (?, ?)"
         args = (*args, *after)
     sql = (
-        f"SELECT {list_columns(dialect)} {FROM} JOIN sessions s ON s.id = ss.session_id"
+        f"SELECT {list_columns(dialect)} {FROM}"
         f" WHERE {condition} ORDER BY ss.first_event_ts {direction}, ss.session_id {direction}"
     )
     if limit is not None:

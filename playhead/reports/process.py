@@ -107,7 +107,9 @@ class ProcessFigures:
         return True
 
     def _spawn(self) -> None:
-        """Start the child process (it tells when it is ready)."""
+        """Start the child process (it tells when it is ready); once."""
+        if self._process is not None:
+            return  # started meanwhile (at start-up and by a question at once)
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         parent, child = context.Pipe()
         self._process = context.Process(

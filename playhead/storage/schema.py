@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgspec
 
 from playhead.engine import AdReport, ChapterReport, SessionReport, StateReport
-from playhead.events import session_dimensions, viewer_key
+from playhead.events import dimension_text, session_dimensions, viewer_key
 from playhead.storage.base import Summary
 
 _encode = msgspec.json.Encoder().encode
@@ -38,6 +38,12 @@ def _num(value: Any) -> float | None:
 
 def _dims(report: SessionReport) -> str:
     return _encode(session_dimensions(report.params, report.custom_metadata)).decode()
+
+
+def _media_name(report: SessionReport) -> str | None:
+    """The session's ``media.name`` as its dimension value (as ``dims`` holds it)."""
+    value = report.params.get("media.name")
+    return None if value is None else dimension_text(value)
 
 
 def _error_ids(report: SessionReport) -> str | None:
@@ -164,6 +170,9 @@ FACT_COLUMNS: Final[tuple[Column, ...]] = (
     Column("watching", lambda s: _watching(s.report)),
     Column("watched", lambda s: _encode(s.report.watched_ranges).decode()),
     Column("error_ids", lambda s: _error_ids(s.report)),
+    # the sessions list's own columns (migration 0014): no join, no dims parsing per row
+    Column("sid", lambda s: s.report.id),
+    Column("media_name", lambda s: _media_name(s.report)),
 )  # fmt: skip
 
 # The per-item tables: their rows are (session_id, position-or-name, ...) built from one item.
