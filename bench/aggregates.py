@@ -25,6 +25,7 @@ import statistics
 import threading
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -44,7 +45,7 @@ from playhead.engine import Lifecycle, Limits, SessionReport, fold
 from playhead.engine.scores import session_scores
 from playhead.protocols.collection.decode import decode_event
 from playhead.reports import aggregate, curves, export, grouped
-from playhead.reports.figures import open_figures
+from playhead.reports.figures import Figures, open_figures
 from playhead.reports.process import ProcessFigures
 from playhead.reports.selection import Filter, Selection
 from playhead.simulator import simulate_sessions
@@ -170,6 +171,42 @@ def naive_summary(path: str, selection: Selection) -> None:
     conn.close()
 
 
+def figure_cases(figures: Figures) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """The reports answered from a figures source, by name (each call asks once)."""
+    month = Selection(START, END)
+    week = Selection(END - 7 * DAY, END)
+    show = (Filter("media.show", "show-3"),)
+    tier = (Filter("meta.tier", "pro"),)
+    return {
+        "summary (30 d, filter media.show)": lambda: aggregate.summary(
+            figures, Selection(START, END, show)
+        ),
+        "summary (30 d, filter meta.tier)": lambda: aggregate.summary(
+            figures, Selection(START, END, tier)
+        ),
+        "summary (30 d, compare=previous)": lambda: aggregate.summary(
+            figures, Selection(START, END, compare=True)
+        ),
+        "timeseries (7 d hourly, filter media.show)": lambda: grouped.timeseries(
+            figures, Selection(week.from_ms, END, show), ["mediaStarts"], "hour", None
+        ),
+        "timeseries (30 d daily, by media.show)": lambda: grouped.timeseries(
+            figures, month, ["mediaStarts", "timePlayed"], "day", "media.show"
+        ),
+        "breakdown by media.id (30 d, filter meta.tier)": lambda: grouped.breakdown(
+            figures,
+            Selection(START, END, tier),
+            "media.id",
+            ["mediaStarts", "completionRate"],
+            "-mediaStarts",
+            100,
+        ),
+        "insights (30 d, rebufferRatio)": lambda: grouped.insights(
+            figures, month, "rebufferRatio", grouped.INSIGHT_DIMENSIONS, 20, 20
+        ),
+    }
+
+
 def latencies(path: str, runs: int, engine: str) -> dict[str, Any]:
     """Each report's latency on the real read path, with the figures from ``engine``."""
     storage = SQLiteStorage(path, queue_size=100, batch_size=10, synchronous="NORMAL", timeout=600)
@@ -187,41 +224,11 @@ def latencies(path: str, runs: int, engine: str) -> dict[str, Any]:
         out["load s"] = round(time.perf_counter() - t, 1)
         out["load MiB"] = round(rss_kib(figures.pid() or 0) / 1024)
     month = Selection(START, END)
-    week = Selection(END - 7 * DAY, END)
     day = Selection(END - DAY, END)
-    show = (Filter("media.show", "show-3"),)
-    tier = (Filter("meta.tier", "pro"),)
     cases: dict[str, Any] = {
-        "summary (30 d, filter media.show)": lambda: go(
-            aggregate.summary(figures, Selection(START, END, show))
-        ),
-        "summary (30 d, filter meta.tier)": lambda: go(
-            aggregate.summary(figures, Selection(START, END, tier))
-        ),
-        "summary (30 d, compare=previous)": lambda: go(
-            aggregate.summary(figures, Selection(START, END, compare=True))
-        ),
-        "timeseries (7 d hourly, filter media.show)": lambda: go(
-            grouped.timeseries(
-                figures, Selection(week.from_ms, END, show), ["mediaStarts"], "hour", None
-            )
-        ),
-        "timeseries (30 d daily, by media.show)": lambda: go(
-            grouped.timeseries(figures, month, ["mediaStarts", "timePlayed"], "day", "media.show")
-        ),
-        "breakdown by media.id (30 d, filter meta.tier)": lambda: go(
-            grouped.breakdown(
-                figures,
-                Selection(START, END, tier),
-                "media.id",
-                ["mediaStarts", "completionRate"],
-                "-mediaStarts",
-                100,
-            )
-        ),
-        "insights (30 d, rebufferRatio)": lambda: go(
-            grouped.insights(figures, month, "rebufferRatio", grouped.INSIGHT_DIMENSIONS, 20, 20)
-        ),
+        name: (lambda ask=ask: go(ask())) for name, ask in figure_cases(figures).items()
+    }
+    cases |= {
         "concurrency (24 h, 60 s)": lambda: go(curves.concurrency(storage, day, 60)),
         "retention (one media id)": lambda: go(
             curves.retention(storage, Selection(START, END, (Filter("media.id", "m42"),)), 100)
