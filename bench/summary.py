@@ -251,6 +251,22 @@ def report_rows() -> list[tuple[str, str, str, str]]:
                 pf(ingest["share"] >= 0.9 and beside["non_2xx"] == 0),
             )
         )
+    pg = load("aggregates_pg")
+    if pg:
+        cells = "; ".join(
+            f"{name.split(' (')[0]} p50 {got['p50']} ms (PostgreSQL itself"
+            f" {pg['latency']['sql'][name]['p50']:,.0f} ms)"
+            for name, got in pg["latency"]["columns"].items()
+            if isinstance(got, dict)
+        )
+        out.append(
+            (
+                f"Reports on PostgreSQL at {pg['sessions']:,} sessions, one filter",
+                cells,
+                "p50 ≤ 300 ms",
+                pf(pg["pass"]),
+            )
+        )
     paint = load("dashboard_paint-1m") or load("dashboard_paint")
     if paint:
         out.append(
