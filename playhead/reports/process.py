@@ -41,6 +41,9 @@ MIN_SESSIONS: Final = 10_000
 RECOUNT_S: Final = 60.0
 #: seconds before a child that failed to start or died is started again
 RETRY_S: Final = 5.0
+#: seconds an answer may take (the first use of a dimension over millions of sessions, at low
+#: priority on a busy machine, takes a while) before the child is taken for hung
+ANSWER_TIMEOUT_S: Final = 120.0
 
 
 class ProcessFigures:
@@ -207,11 +210,14 @@ class ProcessFigures:
             try:
                 conn.send((name, args))
                 loop = asyncio.get_running_loop()
-                status, answer, self._held, self._loaded = await loop.run_in_executor(
-                    None, conn.recv
+                status, answer, self._held, self._loaded = await asyncio.wait_for(
+                    loop.run_in_executor(None, conn.recv), ANSWER_TIMEOUT_S
                 )
             except (EOFError, OSError) as exc:
                 self._gone(repr(exc))
+                return None
+            except TimeoutError:  # a child that hangs is replaced (killing it ends the read)
+                self._gone(f"no answer to {name} in {ANSWER_TIMEOUT_S:g} s")
                 return None
             return status, answer
 
