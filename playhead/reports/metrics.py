@@ -183,16 +183,6 @@ def rank(p: int, count: int) -> int:
     return max(1, -(-p * count // 100))
 
 
-def with_percentiles(metrics: dict[str, Any], ordered: Sequence[float]) -> dict[str, Any]:
-    """``metrics`` with ``timeToStart``'s percentiles from its values sorted ascending."""
-    count = len(ordered)
-    if count:
-        distribution = metrics["timeToStart"]
-        for p in PERCENTILES:
-            distribution[f"p{p}"] = float(ordered[rank(p, count) - 1])
-    return metrics
-
-
 def plain(value: Any) -> Any:
     """A database number as a JSON-friendly Python number (PostgreSQL sums are Decimals)."""
     return float(value) if isinstance(value, Decimal) else value
