@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from playhead.errors import InvalidQuery
 from playhead.reports import metrics
@@ -62,18 +62,14 @@ _ORDERS = {"-firstEventTs": "DESC", "firstEventTs": "ASC"}
 MAX_LIMIT = 1000
 
 
-def list_expressions(dialect: Dialect) -> tuple[str, ...]:
-    """The SQL of each of the sessions list's columns, in :data:`LIST_FIELDS` order."""
-    return (
-        "ss.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
-        "ss.media_id", "ss.media_name", "ss.viewer_key",
-        "ss.time_played", "ss.is_completed", "ss.error_count", "ss.experience",
-    )  # fmt: skip
-
-
-def list_columns(dialect: Dialect) -> str:
-    """The SQL of the sessions list's columns, in :data:`LIST_FIELDS` order, then the key."""
-    return ", ".join((*list_expressions(dialect), "ss.session_id"))
+# The SQL of each of the sessions list's columns, in LIST_FIELDS order (all kept in
+# session_facts, migration 0014: the same in both dialects).
+LIST_EXPRESSIONS: Final = (
+    "ss.sid", "ss.state", "ss.close_reason", "ss.first_event_ts", "ss.last_event_ts",
+    "ss.media_id", "ss.media_name", "ss.viewer_key", "ss.time_played", "ss.is_completed",
+    "ss.error_count", "ss.experience",
+)  # fmt: skip
+LIST_COLUMNS: Final = ", ".join((*LIST_EXPRESSIONS, "ss.session_id"))
 
 
 def list_row(row: Sequence[Any]) -> dict[str, Any]:
@@ -135,7 +131,7 @@ def sessions_query(
         condition += f" AND (ss.first_event_ts, ss.session_id) {comparison} (?, ?)"
         args = (*args, *after)
     sql = (
-        f"SELECT {list_columns(dialect)} {FROM}"
+        f"SELECT {LIST_COLUMNS} {FROM}"
         f" WHERE {condition} ORDER BY ss.first_event_ts {direction}, ss.session_id {direction}"
     )
     if limit is not None:

@@ -101,7 +101,7 @@ _encode: Final = msgspec.json.Encoder().encode
 
 def _expressions(dialect: Dialect) -> tuple[str, ...]:
     """The SQL of each of :data:`COLUMNS`."""
-    return (*aggregate.list_expressions(dialect), *(f"ss.{column}" for _, column, _ in FIELDS))
+    return (*aggregate.LIST_EXPRESSIONS, *(f"ss.{column}" for _, column, _ in FIELDS))
 
 
 def _select(storage: Storage, selection: Selection, columns: str) -> Query[Any]:

@@ -9,6 +9,7 @@ that run on read connections of their own and never wait behind the write queue.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -164,3 +165,11 @@ class Storage(Protocol):
 
     def problem(self) -> str | None:
         """Why the store cannot take writes right now (e.g. its file is gone), or ``None``."""
+
+
+async def rows_of(chunks: AsyncGenerator[Sequence[Sequence[Any]], None]) -> AsyncIterator[Any]:
+    """Every row of a backend's ``scan_chunks``, one at a time (closing it when stopped early)."""
+    async with contextlib.aclosing(chunks) as lists:
+        async for rows in lists:
+            for row in rows:
+                yield row

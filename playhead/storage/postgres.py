@@ -21,7 +21,7 @@ import msgspec
 from playhead.errors import StorageUnavailable
 from playhead.events import viewer_key
 from playhead.storage import deletion, dialect
-from playhead.storage.base import NewSession, Query
+from playhead.storage.base import NewSession, Query, rows_of
 from playhead.storage.batching import (
     NONE_FAILED,
     Batch,
@@ -244,12 +244,9 @@ class PostgresStorage(BatchedWrites):
             self._log_failure("PostgreSQL read failed", exc)
             raise StorageUnavailable() from None
 
-    async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
+    def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one snapshot (a cursor)."""
-        async with contextlib.aclosing(self.scan_chunks(query, chunk)) as chunks:
-            async for rows in chunks:
-                for row in rows:
-                    yield row
+        return rows_of(self.scan_chunks(query, chunk))
 
     async def scan_chunks(
         self, query: Query[Any], chunk: int = 2000

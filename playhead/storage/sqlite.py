@@ -25,7 +25,7 @@ import msgspec
 from playhead.errors import ConfigError, StorageUnavailable
 from playhead.events import viewer_key
 from playhead.storage import deletion, dialect
-from playhead.storage.base import NewSession, Query
+from playhead.storage.base import NewSession, Query, rows_of
 from playhead.storage.batching import (
     NONE_FAILED,
     Batch,
@@ -286,12 +286,9 @@ class SQLiteStorage(BatchedWrites):
     def _run_read(self, query: Query[T]) -> T:
         return query.shape(self._reader().execute(query.sql, query.args).fetchall())
 
-    async def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
+    def scan(self, query: Query[Any], chunk: int = 2000) -> AsyncIterator[Sequence[Any]]:
         """Every row of ``query``, ``chunk`` rows at a time, from one read snapshot."""
-        async with contextlib.aclosing(self.scan_chunks(query, chunk)) as chunks:
-            async for rows in chunks:
-                for row in rows:
-                    yield row
+        return rows_of(self.scan_chunks(query, chunk))
 
     async def scan_chunks(
         self, query: Query[Any], chunk: int = 2000

@@ -174,15 +174,24 @@ def test_csv_is_what_the_csv_module_writes(
     ]
 
 
-def test_parquet_has_the_awkward_values(
+def _parquet(
     stored: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, bytes]:
+    """pyarrow.parquet, and the Parquet export of every stored session in chunks of 7 rows and
+    row groups of 10 (several of each)."""
     pq = pytest.importorskip("pyarrow.parquet", reason='pip install "playhead[parquet]"')
-    db_url, reports = stored
     monkeypatch.setattr(export, "CHUNK", 7)
     monkeypatch.setattr(export, "ROW_GROUP", 10)
     lo, hi = RANGES["both"]
-    table = pq.read_table(io.BytesIO(_export(db_url, export.parquet_chunks, Selection(lo, hi))))
+    return pq, _export(stored[0], export.parquet_chunks, Selection(lo, hi))
+
+
+def test_parquet_has_the_awkward_values(
+    stored: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pq, data = _parquet(stored, monkeypatch)
+    reports = stored[1]
+    table = pq.read_table(io.BytesIO(data))
     assert table.column_names == list(COLUMNS)
     got = table.to_pylist()
     chosen = sorted(reports, key=lambda r: r["firstEventTs"])
@@ -199,12 +208,8 @@ def test_parquet_has_the_awkward_values(
 def test_parquet_row_groups_hold_row_group_sessions(
     stored: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pq = pytest.importorskip("pyarrow.parquet", reason='pip install "playhead[parquet]"')
-    db_url, reports = stored
-    monkeypatch.setattr(export, "CHUNK", 7)
-    monkeypatch.setattr(export, "ROW_GROUP", 10)
-    lo, hi = RANGES["both"]
-    data = _export(db_url, export.parquet_chunks, Selection(lo, hi))
+    pq, data = _parquet(stored, monkeypatch)
+    reports = stored[1]
     meta = pq.ParquetFile(io.BytesIO(data)).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sizes == [10] * (len(reports) // 10) + ([len(reports) % 10] if len(reports) % 10 else [])
