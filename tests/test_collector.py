@@ -156,7 +156,14 @@ def test_evicted_closed_session_reports_its_stored_final_report(
     clock.advance(120)
     sweep(client)
     assert held(client, sid) is None
-    stored = client.portal.call(collector.storage.read, queries.final_report(sid))
+    # the final summary is written once the close is committed: wait for it (bounded)
+    deadline = time.monotonic() + 10
+    while True:
+        client.portal.call(collector.storage.flush)
+        stored = client.portal.call(collector.storage.read, queries.final_report(sid))
+        if (stored is not None and stored[1] is not None) or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert stored is not None and stored[1] is not None  # served from session_summaries
     after = client.get(f"/reports/sessions/{sid}").json()
     assert after == before
